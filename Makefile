@@ -1,0 +1,52 @@
+# Entry points. `make run` and `make test` install missing Debian packages first.
+BUILD       ?= build
+BUILD_ASAN  ?= build-asan
+BUILD_FUZZ  ?= build-fuzz
+BUILD_GPU   ?= build-gpu
+JOBS        ?= $(shell nproc)
+FUZZ_SECONDS ?= 30
+CMAKE_FLAGS ?=
+
+.PHONY: all deps build run test test-unit test-asan fuzz test-gpu clean
+
+all: build
+
+deps:
+	scripts/install-deps.sh
+
+build:
+	cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS)
+	cmake --build $(BUILD) -j $(JOBS)
+
+# The main job on a built-in default: the released model's shapes with random weights, on the CPU.
+run: deps build
+	$(BUILD)/sambay generate --model models/phi4-mini-flash-reasoning --dummy --device cpu \
+	  --ids "200022 3575 553 261 10297 20837 13 200020 200021 12194 0 200020 200019" -n 8
+
+# Every test: the release build, the sanitizer build, and a short bounded run of each fuzzer.
+test:
+	scripts/install-deps.sh test
+	$(MAKE) test-unit test-asan fuzz
+
+test-unit: build
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) -LE gpu
+
+test-asan:
+	cmake -S . -B $(BUILD_ASAN) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSAMBAY_SANITIZE=ON $(CMAKE_FLAGS)
+	cmake --build $(BUILD_ASAN) -j $(JOBS)
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --test-dir $(BUILD_ASAN) --output-on-failure -j $(JOBS) -LE "gpu|slow"
+
+fuzz:
+	CC=clang-14 CXX=clang++-14 cmake -S . -B $(BUILD_FUZZ) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DSAMBAY_FUZZ=ON -DSAMBAY_TESTS=ON $(CMAKE_FLAGS)
+	cmake --build $(BUILD_FUZZ) -j $(JOBS) --target fuzz_targets
+	scripts/run-fuzzers.sh $(BUILD_FUZZ) $(FUZZ_SECONDS)
+
+test-gpu:
+	cmake -S . -B $(BUILD_GPU) -G Ninja -DCMAKE_BUILD_TYPE=Release -DSAMBAY_CUDA=ON $(CMAKE_FLAGS)
+	cmake --build $(BUILD_GPU) -j $(JOBS)
+	ctest --test-dir $(BUILD_GPU) --output-on-failure -L gpu
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_FUZZ) $(BUILD_GPU)

@@ -1,0 +1,41 @@
+#include "common.h"
+
+#include <omp.h>
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
+
+#include "sambay/base/timer.h"
+#include "sambay/ops/backend.h"
+
+namespace sambay::cli {
+
+void add_model_options(CLI::App& cmd, ModelOptions& o) {
+  cmd.add_option("-m,--model", o.model_dir, "Hugging Face model folder (config.json + weights)")->required();
+  cmd.add_option("--device", o.device, "cpu, cuda or auto (cuda when a GPU is usable)")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  cmd.add_flag("--dummy", o.dummy, "random weights at the folder's shapes instead of reading safetensors");
+  cmd.add_option("--seed", o.seed, "seed for dummy weights and sampling");
+  cmd.add_option("--threads", o.threads, "CPU threads (default: all cores)")->check(CLI::NonNegativeNumber);
+}
+
+LoadedModel load_model(const ModelOptions& o) {
+  if (o.threads > 0) omp_set_num_threads(o.threads);
+  LoadedModel m;
+  Timer timer;
+  m.ops = make_backend(o.device);
+  m.model = SambaModel::load(o.model_dir, *m.ops, LoadOptions{o.dummy, o.seed});
+  m.load_seconds = timer.seconds();
+  const auto& c = m.model->config();
+  spdlog::info("loaded {} ({} layers, hidden {}, vocab {}, {:.2f} GB of {} weights) in {:.1f} s", o.model_dir,
+               c.num_hidden_layers, c.hidden_size, c.vocab_size, m.model->weight_bytes() / 1e9,
+               o.dummy ? "dummy" : "checkpoint", m.load_seconds);
+  return m;
+}
+
+size_t peak_rss_bytes() {
+  struct rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<size_t>(ru.ru_maxrss) * 1024;
+}
+
+}  // namespace sambay::cli

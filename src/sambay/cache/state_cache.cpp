@@ -1,0 +1,103 @@
+#include "sambay/cache/state_cache.h"
+
+#include <algorithm>
+
+#include "sambay/base/error.h"
+
+namespace sambay {
+
+StateSizes StateCache::sizes(const SambaConfig& c, const LayerTable& t, DType kv_dtype) {
+  StateSizes s;
+  s.mamba_per_seq = static_cast<size_t>(t.num_mamba_states) * c.d_inner * (c.mamba_d_conv - 1 + c.mamba_d_state) * 4;
+  const size_t kv_row = static_cast<size_t>(c.num_key_value_heads * c.head_dim()) * dtype_size(kv_dtype);
+  s.rings_per_seq = static_cast<size_t>(t.num_swa_rings) * 2 * c.sliding_window * kv_row;
+  s.kv_per_token = 2 * kv_row;
+  return s;
+}
+
+StateCache::StateCache(const SambaConfig& c, const LayerTable& t, Ops& ops, StateCacheOptions o)
+    : ops_(ops), options_(o), d_conv_(c.mamba_d_conv), d_state_(c.mamba_d_state), window_(c.sliding_window) {
+  SAMBAY_CHECK(o.max_seqs > 0 && o.max_seq_len > 0 && o.page_size > 0, "state cache: invalid options");
+  pages_per_seq_ = (o.max_seq_len + o.page_size - 1) / o.page_size;
+  if (options_.num_pages <= 0) options_.num_pages = pages_per_seq_ * o.max_seqs;
+  SAMBAY_CHECK(options_.num_pages < (int64_t{1} << 31), "state cache: too many pages");
+
+  const DType kv = ops.activation_dtype();
+  const int64_t S = o.max_seqs, E = c.d_inner, kv_row = c.num_key_value_heads * c.head_dim();
+  for (int i = 0; i < t.num_mamba_states; ++i) {
+    conv_.push_back(ops.empty(S, E * (d_conv_ - 1), DType::F32));
+    ssm_.push_back(ops.empty(S, E * d_state_, DType::F32));
+  }
+  for (int i = 0; i < t.num_swa_rings; ++i) {
+    ring_k_.push_back(ops.empty(S, window_ * kv_row, kv));
+    ring_v_.push_back(ops.empty(S, window_ * kv_row, kv));
+  }
+  pages_k_ = ops.empty(options_.num_pages, o.page_size * kv_row, kv);
+  pages_v_ = ops.empty(options_.num_pages, o.page_size * kv_row, kv);
+  page_table_.assign(static_cast<size_t>(S * pages_per_seq_), -1);
+  lengths_.assign(S, 0);
+  in_use_.assign(S, false);
+  for (int s = o.max_seqs - 1; s >= 0; --s) free_slots_.push_back(s);
+  for (int64_t p = options_.num_pages - 1; p >= 0; --p) free_pages_.push_back(static_cast<int32_t>(p));
+}
+
+void StateCache::check_slot(int slot) const {
+  SAMBAY_CHECK(slot >= 0 && slot < options_.max_seqs && in_use_[slot], "state cache: slot {} is not in use", slot);
+}
+
+int StateCache::acquire() {
+  SAMBAY_CHECK(!free_slots_.empty(), "state cache: all {} sequence slots are in use", options_.max_seqs);
+  const int slot = free_slots_.back();
+  free_slots_.pop_back();
+  in_use_[slot] = true;
+  lengths_[slot] = 0;
+  for (auto& t : conv_) ops_.zero(t.view.rows_slice(slot, 1));
+  for (auto& t : ssm_) ops_.zero(t.view.rows_slice(slot, 1));
+  return slot;
+}
+
+void StateCache::release(int slot) {
+  check_slot(slot);
+  int32_t* table = &page_table_[slot * pages_per_seq_];
+  for (int64_t i = 0; i < pages_per_seq_ && table[i] >= 0; ++i) {
+    free_pages_.push_back(table[i]);
+    table[i] = -1;
+  }
+  in_use_[slot] = false;
+  lengths_[slot] = 0;
+  free_slots_.push_back(slot);
+}
+
+bool StateCache::reserve(int slot, int64_t n) {
+  check_slot(slot);
+  const int64_t need_len = lengths_[slot] + n;
+  if (need_len > options_.max_seq_len)
+    fail("state cache: sequence would reach {} positions, more than the context limit of {}", need_len,
+         options_.max_seq_len);
+  int32_t* table = &page_table_[slot * pages_per_seq_];
+  const int64_t have = (lengths_[slot] + options_.page_size - 1) / options_.page_size;
+  int64_t allocated = have;
+  while (allocated < pages_per_seq_ && table[allocated] >= 0) ++allocated;  // reserved earlier, not yet used
+  const int64_t need = (need_len + options_.page_size - 1) / options_.page_size;
+  if (need - allocated > static_cast<int64_t>(free_pages_.size())) return false;
+  for (int64_t i = allocated; i < need; ++i) {
+    table[i] = free_pages_.back();
+    free_pages_.pop_back();
+  }
+  return true;
+}
+
+void StateCache::commit(int slot, int64_t n) {
+  check_slot(slot);
+  lengths_[slot] += n;
+}
+
+MambaStateRef StateCache::mamba(int i) const { return {conv_.at(i).view, ssm_.at(i).view, d_conv_, d_state_}; }
+
+KvRingRef StateCache::ring(int i) const { return {ring_k_.at(i).view, ring_v_.at(i).view, window_}; }
+
+KvPagesRef StateCache::pages() const {
+  return {pages_k_.view, pages_v_.view, options_.page_size, page_table_.data(), pages_per_seq_};
+}
+
+}  // namespace sambay

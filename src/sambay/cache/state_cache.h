@@ -1,0 +1,73 @@
+#pragma once
+// Per-sequence state of a SambaY model, in slots:
+//   - Mamba conv inputs and SSM state for every Mamba layer (fixed size per sequence),
+//   - a ring of the last `sliding_window` K/V for every sliding-window layer (fixed size),
+//   - the shared K/V of the full-attention layer, in pages from one pool (grows with the sequence);
+//     the cross-decoder layers read it, they keep no state of their own,
+//   - nothing for the GMU memory (recomputed every step from the memory layer).
+#include <cstdint>
+#include <vector>
+
+#include "sambay/model/config.h"
+#include "sambay/model/layer_table.h"
+#include "sambay/ops/ops.h"
+
+namespace sambay {
+
+struct StateCacheOptions {
+  int max_seqs = 1;
+  int64_t max_seq_len = 4096;  // positions per sequence
+  int64_t page_size = 16;      // positions per shared-K/V page
+  int64_t num_pages = 0;       // 0: enough for every slot at max_seq_len
+};
+
+// Bytes of state, for budgeting memory.
+struct StateSizes {
+  size_t mamba_per_seq = 0;   // conv + SSM state of all Mamba layers
+  size_t rings_per_seq = 0;   // all sliding-window rings
+  size_t kv_per_token = 0;    // shared K/V
+};
+
+class StateCache {
+ public:
+  StateCache(const SambaConfig& config, const LayerTable& table, Ops& ops, StateCacheOptions options);
+
+  static StateSizes sizes(const SambaConfig& config, const LayerTable& table, DType kv_dtype);
+
+  // A free slot with empty state; throws when every slot is taken.
+  int acquire();
+  void release(int slot);
+  int64_t length(int slot) const { return lengths_.at(slot); }
+  int free_slots() const { return static_cast<int>(free_slots_.size()); }
+  int64_t free_pages() const { return static_cast<int64_t>(free_pages_.size()); }
+  const StateCacheOptions& options() const { return options_; }
+
+  // Makes room for `n` more positions of `slot`. Returns false, changing nothing, when the page pool
+  // cannot hold them; throws when the sequence would pass max_seq_len.
+  bool reserve(int slot, int64_t n);
+  // Records that `n` more positions of `slot` were computed (after a forward step).
+  void commit(int slot, int64_t n);
+
+  MambaStateRef mamba(int index) const;
+  KvRingRef ring(int index) const;
+  KvPagesRef pages() const;
+
+ private:
+  void check_slot(int slot) const;
+
+  Ops& ops_;
+  StateCacheOptions options_;
+  int64_t d_conv_, d_state_;
+  std::vector<OwnedTensor> conv_, ssm_;     // per Mamba layer: [slots, E * (d_conv - 1)], [slots, E * N]
+  std::vector<OwnedTensor> ring_k_, ring_v_;  // per sliding-window layer: [slots, W * kv_heads * head_dim]
+  int64_t window_;
+  OwnedTensor pages_k_, pages_v_;            // [num_pages, page_size * kv_heads * head_dim]
+  std::vector<int32_t> page_table_;          // [slots, max_pages_per_seq], -1 = none
+  int64_t pages_per_seq_;
+  std::vector<int64_t> lengths_;
+  std::vector<bool> in_use_;
+  std::vector<int> free_slots_;
+  std::vector<int32_t> free_pages_;
+};
+
+}  // namespace sambay

@@ -1,0 +1,236 @@
+// The SambaY forward pass (arXiv 2507.06607; Phi4FlashForCausalLM). Every layer is
+//   x += Mixer(LayerNorm_in(x));  x += MLP(LayerNorm_post(x))
+// with a float32 residual stream x; the mixer depends on the layer kind (layer_table.h).
+// The self-decoder (layers up to n/2 + 1) sees every new token; it leaves the shared K/V and the
+// GMU memory behind. The cross-decoder only needs the rows whose logits are wanted.
+#include "sambay/model/sambay_model.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "sambay/base/error.h"
+
+namespace sambay {
+
+struct SambaModel::Step {
+  StateCache& cache;
+  std::vector<SeqChunk> chunks;  // the sequences' rows in x (after keep_logit_rows: only logit rows)
+  std::vector<uint8_t> all_logits;
+  int64_t rows = 0;
+  OwnedTensor x;       // [rows, h] F32 residual stream
+  OwnedTensor u;       // [rows, h] normed mixer / MLP input
+  OwnedTensor memory;  // [rows, E] GMU memory: the memory layer's scan output, before its gate
+  bool compacted = false;
+};
+
+SambaModel::SambaModel(SambaConfig config, std::unique_ptr<WeightSource> source, Ops& ops)
+    : config_(std::move(config)), table_(build_layer_table(config_)), source_(std::move(source)), ops_(ops) {
+  w_ = load_samba_weights(config_, table_, *source_, ops_);
+  for (const auto& name : source_->unused()) {
+    if (name == "lm_head.weight" && config_.tie_word_embeddings)
+      spdlog::warn("checkpoint tensor 'lm_head.weight' is ignored: tie_word_embeddings is true");
+    else
+      spdlog::warn("checkpoint tensor '{}' is not used by this model", name);
+  }
+}
+
+std::unique_ptr<SambaModel> SambaModel::load(const std::filesystem::path& dir, Ops& ops, const LoadOptions& options) {
+  SambaConfig config = load_samba_config(dir);
+  std::unique_ptr<WeightSource> source;
+  if (options.dummy) {
+    DType dtype = DType::BF16;
+    if (config.torch_dtype == "float32") dtype = DType::F32;
+    if (config.torch_dtype == "float16") dtype = DType::F16;
+    source = make_dummy_source(dtype, options.seed);
+  } else {
+    source = open_checkpoint_source(dir);
+  }
+  return std::make_unique<SambaModel>(std::move(config), std::move(source), ops);
+}
+
+OwnedTensor SambaModel::forward(const StepBatch& batch, StateCache& cache) {
+  const int64_t T = static_cast<int64_t>(batch.tokens.size());
+  const int64_t h = config_.hidden_size;
+  for (int64_t i = 0; i < T; ++i)
+    if (batch.tokens[i] < 0 || batch.tokens[i] >= config_.vocab_size)
+      fail("token id {} (input position {}) is outside the vocabulary [0, {})", batch.tokens[i], i,
+           config_.vocab_size);
+  std::set<int> slots;
+  int64_t next_row = 0;
+  for (const SeqChunk& c : batch.chunks) {
+    SAMBAY_CHECK(c.len > 0 && c.row0 == next_row, "forward: chunks must be non-empty and packed in order");
+    SAMBAY_CHECK(slots.insert(c.slot).second, "forward: slot {} appears twice in one step", c.slot);
+    next_row += c.len;
+  }
+  SAMBAY_CHECK(next_row == T && T > 0, "forward: the chunks do not cover the {} tokens", T);
+  for (const SeqChunk& c : batch.chunks)
+    if (!cache.reserve(c.slot, c.len))
+      fail("state cache: no free pages for {} more positions of the sequence in slot {}", c.len, c.slot);
+
+  Step s{.cache = cache, .chunks = batch.chunks, .all_logits = batch.all_logits, .rows = T, .x = {}, .u = {}, .memory = {}};
+  for (SeqChunk& c : s.chunks) c.pos0 = cache.length(c.slot);
+  s.x = ops_.empty(T, h, DType::F32);
+  s.u = ops_.empty(T, h, ops_.activation_dtype());
+  ops_.embedding(*s.x, batch.tokens, w_.embed);
+
+  for (const LayerInfo& L : table_.layers) {
+    if (L.index == table_.first_cross_decoder_layer) keep_logit_rows(s);
+    const LayerWeights& lw = w_.layers[L.index];
+    ops_.layer_norm(*s.u, *s.x, lw.ln_in_w, lw.ln_in_b, static_cast<float>(config_.layer_norm_eps));
+    switch (L.kind) {
+      case LayerKind::Mamba:
+      case LayerKind::MambaMemory: mamba(L, lw, s); break;
+      case LayerKind::Gmu: gmu(lw, s); break;
+      default: attention(L, lw, s); break;
+    }
+    ops_.layer_norm(*s.u, *s.x, lw.ln_post_w, lw.ln_post_b, static_cast<float>(config_.layer_norm_eps));
+    mlp(lw, s);
+  }
+  keep_logit_rows(s);
+
+  ops_.layer_norm(*s.u, *s.x, w_.final_ln_w, w_.final_ln_b, static_cast<float>(config_.layer_norm_eps));
+  OwnedTensor logits = ops_.empty(s.rows, config_.vocab_size, DType::F32);
+  ops_.linear(*logits, *s.u, w_.lm_head, nullptr);
+  for (const SeqChunk& c : batch.chunks) cache.commit(c.slot, c.len);
+  return logits;
+}
+
+// Mamba-1: in_proj -> [x | z]; causal conv + silu; x_proj -> [dt_low | B | C]; dt_proj; selective
+// scan; gate with silu(z); out_proj. The memory layer keeps the scan output before the gate.
+void SambaModel::mamba(const LayerInfo& L, const LayerWeights& lw, Step& s) {
+  const MambaWeights& w = lw.mamba;
+  const int64_t E = config_.d_inner, N = config_.mamba_d_state, R = config_.dt_rank();
+  const DType act = ops_.activation_dtype();
+  const MambaStateRef state = s.cache.mamba(L.state_index);
+
+  OwnedTensor xz = ops_.empty(s.rows, 2 * E, act);
+  ops_.linear(*xz, *s.u, w.in_proj, nullptr);
+  const Tensor xs = xz->cols_slice(0, E), z = xz->cols_slice(E, E);
+  OwnedTensor conv = ops_.empty(s.rows, E, act);
+  ops_.mamba_conv(*conv, xs, w.conv_w, w.conv_b, state, s.chunks);
+  OwnedTensor dbc = ops_.empty(s.rows, R + 2 * N, act);
+  ops_.linear(*dbc, *conv, w.x_proj, nullptr);
+  OwnedTensor dt = ops_.empty(s.rows, E, act);
+  ops_.linear(*dt, dbc->cols_slice(0, R), w.dt_proj, nullptr);
+
+  OwnedTensor y = ops_.empty(s.rows, E, act);
+  const Tensor B = dbc->cols_slice(R, N), C = dbc->cols_slice(R + N, N);
+  const bool memory_layer = L.kind == LayerKind::MambaMemory;
+  ops_.mamba_scan(*y, *conv, *dt, w.A, B, C, w.D, w.dt_bias, memory_layer ? nullptr : &z, state, s.chunks);
+  if (memory_layer) {
+    s.memory = y;
+    y = ops_.empty(s.rows, E, act);
+    ops_.silu_mul(*y, z, *s.memory);
+  }
+  OwnedTensor out = ops_.empty(s.rows, config_.hidden_size, act);
+  ops_.linear(*out, *y, w.out_proj, nullptr);
+  ops_.add(*s.x, *out);
+}
+
+// Differential attention. SWA layers read their own ring plus the new K/V; the full layer stores its
+// K/V in the shared pages first and reads them; cross layers project only Q and read those pages.
+void SambaModel::attention(const LayerInfo& L, const LayerWeights& lw, Step& s) {
+  const AttentionWeights& w = lw.attn;
+  const int64_t H = config_.num_attention_heads, Hkv = config_.num_key_value_heads, dh = config_.head_dim();
+  const DType act = ops_.activation_dtype();
+
+  OwnedTensor qkv = ops_.empty(s.rows, w.wqkv.rows, act);
+  ops_.linear(*qkv, *s.u, w.wqkv, &w.bqkv);
+  const Tensor q = qkv->cols_slice(0, H * dh);
+
+  DiffAttnParams p;
+  p.num_heads = H;
+  p.num_kv_heads = Hkv;
+  p.head_dim = dh;
+  p.scale = 1.0f / std::sqrt(static_cast<float>(dh));
+  p.lambda = w.lambda;
+  p.out_scale = 1.0f - w.lambda_init;
+  p.subln = w.subln;
+
+  OwnedTensor o = ops_.empty(s.rows, H * dh, act);
+  const KvPagesRef pages = s.cache.pages();
+  DiffAttnKv kv;
+  if (L.kind == LayerKind::CrossAttn) {
+    kv.pages = &pages;
+    ops_.diff_attention(*o, q, kv, s.chunks, p);
+  } else {
+    const Tensor k = qkv->cols_slice(H * dh, Hkv * dh), v = qkv->cols_slice((H + Hkv) * dh, Hkv * dh);
+    if (L.kind == LayerKind::FullAttnKv) {
+      ops_.kv_pages_write(pages, k, v, s.chunks);
+      kv.pages = &pages;
+      ops_.diff_attention(*o, q, kv, s.chunks, p);
+    } else {
+      const KvRingRef ring = s.cache.ring(L.state_index);
+      kv.ring = &ring;
+      kv.k_cur = k;
+      kv.v_cur = v;
+      kv.window = config_.sliding_window;
+      ops_.diff_attention(*o, q, kv, s.chunks, p);
+      ops_.kv_ring_write(ring, k, v, s.chunks);
+    }
+  }
+  OwnedTensor out = ops_.empty(s.rows, config_.hidden_size, act);
+  ops_.linear(*out, *o, w.out_proj, &w.out_bias);
+  ops_.add(*s.x, *out);
+}
+
+// Gated memory unit: out_proj(silu(in_proj(u)) * memory).
+void SambaModel::gmu(const LayerWeights& lw, Step& s) {
+  const int64_t E = config_.d_inner;
+  const DType act = ops_.activation_dtype();
+  OwnedTensor g = ops_.empty(s.rows, E, act);
+  ops_.linear(*g, *s.u, lw.gmu.in_proj, nullptr);
+  ops_.silu_mul(*g, *g, *s.memory);
+  OwnedTensor out = ops_.empty(s.rows, config_.hidden_size, act);
+  ops_.linear(*out, *g, lw.gmu.out_proj, nullptr);
+  ops_.add(*s.x, *out);
+}
+
+// SwiGLU MLP: fc2(silu(gate) * up) with [gate | up] = fc1(u).
+void SambaModel::mlp(const LayerWeights& lw, Step& s) {
+  const int64_t I = config_.intermediate_size;
+  const DType act = ops_.activation_dtype();
+  OwnedTensor gu = ops_.empty(s.rows, 2 * I, act);
+  ops_.linear(*gu, *s.u, lw.fc1, nullptr);
+  OwnedTensor a = ops_.empty(s.rows, I, act);
+  ops_.silu_mul(*a, gu->cols_slice(0, I), gu->cols_slice(I, I));
+  OwnedTensor out = ops_.empty(s.rows, config_.hidden_size, act);
+  ops_.linear(*out, *a, lw.fc2, nullptr);
+  ops_.add(*s.x, *out);
+}
+
+// Drops the rows whose logits nobody asked for. Nothing after the self-decoder mixes positions
+// except the cross-attention over the already written shared K/V, so the kept rows are unchanged.
+void SambaModel::keep_logit_rows(Step& s) {
+  if (s.compacted) return;
+  s.compacted = true;
+  std::vector<int32_t> keep;
+  std::vector<SeqChunk> chunks;
+  for (size_t i = 0; i < s.chunks.size(); ++i) {
+    SeqChunk c = s.chunks[i];
+    const int32_t n = s.all_logits[i] ? c.len : 1;
+    for (int32_t t = c.len - n; t < c.len; ++t) keep.push_back(c.row0 + t);
+    c.pos0 += c.len - n;
+    c.row0 = static_cast<int32_t>(keep.size()) - n;
+    c.len = n;
+    chunks.push_back(c);
+  }
+  s.chunks = std::move(chunks);
+  if (static_cast<int64_t>(keep.size()) == s.rows) return;
+
+  auto gather = [&](OwnedTensor& t) {
+    if (!t.memory) return;
+    OwnedTensor g = ops_.empty(static_cast<int64_t>(keep.size()), t->cols, t->dtype);
+    ops_.gather_rows(*g, *t, keep);
+    t = std::move(g);
+  };
+  gather(s.x);
+  gather(s.memory);
+  s.rows = static_cast<int64_t>(keep.size());
+  s.u = ops_.empty(s.rows, config_.hidden_size, ops_.activation_dtype());
+}
+
+}  // namespace sambay

@@ -1,0 +1,109 @@
+// Allocation, copies and the element-wise ops of the CPU backend.
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+
+#include "sambay/base/error.h"
+#include "sambay/base/half.h"
+#include "sambay/ops/cpu/cpu_ops.h"
+#include "sambay/ops/cpu/cpu_util.h"
+
+namespace sambay {
+
+OwnedTensor CpuOps::empty(int64_t rows, int64_t cols, DType dtype) {
+  SAMBAY_CHECK(rows >= 0 && cols >= 0, "cpu: cannot allocate a [{}, {}] tensor", rows, cols);
+  const size_t bytes = static_cast<size_t>(rows * cols) * dtype_size(dtype);
+  const size_t rounded = (bytes + 63) / 64 * 64;
+  void* p = rounded ? std::aligned_alloc(64, rounded) : nullptr;
+  if (rounded && !p) fail("cpu: out of memory allocating {} bytes", bytes);
+  if (options_.poison_allocations && p) {
+    if (dtype == DType::F32) {
+      std::fill_n(static_cast<float*>(p), rows * cols, std::numeric_limits<float>::quiet_NaN());
+    } else {
+      std::memset(p, 0xff, bytes);  // NaN in every float format
+    }
+  }
+  OwnedTensor t;
+  t.view = Tensor(p, dtype, rows, cols, Device::Cpu);
+  t.memory = std::shared_ptr<void>(p, [](void* q) { std::free(q); });
+  return t;
+}
+
+void CpuOps::zero(const Tensor& t) {
+  const size_t row_bytes = static_cast<size_t>(t.cols) * dtype_size(t.dtype);
+  for (int64_t r = 0; r < t.rows; ++r) std::memset(t.row<char>(0) + r * t.stride * dtype_size(t.dtype), 0, row_bytes);
+}
+
+OwnedTensor CpuOps::place(const Tensor& host, std::shared_ptr<void> keep) { return OwnedTensor{host, std::move(keep)}; }
+
+void CpuOps::to_host(const Tensor& t, void* dst) {
+  const size_t row_bytes = static_cast<size_t>(t.cols) * dtype_size(t.dtype);
+  for (int64_t r = 0; r < t.rows; ++r)
+    std::memcpy(static_cast<char*>(dst) + r * row_bytes,
+                static_cast<const char*>(t.data) + r * t.stride * dtype_size(t.dtype), row_bytes);
+}
+
+void CpuOps::embedding(const Tensor& out, std::span<const int32_t> ids, const Tensor& table) {
+  SAMBAY_CHECK(out.rows == static_cast<int64_t>(ids.size()) && out.cols == table.cols && out.dtype == DType::F32,
+               "cpu embedding: shape mismatch");
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < out.rows; ++r) widen_row(table, ids[r], out.row<float>(r));
+}
+
+void CpuOps::layer_norm(const Tensor& out, const Tensor& in, const Tensor& w, const Tensor& b, float eps) {
+  SAMBAY_CHECK(out.rows == in.rows && out.cols == in.cols && w.cols == in.cols && b.cols == in.cols,
+               "cpu layer_norm: shape mismatch");
+  const int64_t n = in.cols;
+  const float* wp = w.ptr<float>();
+  const float* bp = b.ptr<float>();
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < in.rows; ++r) {
+    const float* x = in.row<float>(r);
+    float* y = out.row<float>(r);
+    double mean = 0;
+    for (int64_t i = 0; i < n; ++i) mean += x[i];
+    mean /= static_cast<double>(n);
+    double var = 0;
+    for (int64_t i = 0; i < n; ++i) var += (x[i] - mean) * (x[i] - mean);
+    var /= static_cast<double>(n);
+    const float m = static_cast<float>(mean);
+    const float rstd = static_cast<float>(1.0 / std::sqrt(var + eps));
+    for (int64_t i = 0; i < n; ++i) y[i] = (x[i] - m) * rstd * wp[i] + bp[i];
+  }
+}
+
+void CpuOps::add(const Tensor& x, const Tensor& y) {
+  SAMBAY_CHECK(x.rows == y.rows && x.cols == y.cols, "cpu add: shape mismatch");
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < x.rows; ++r) {
+    float* a = x.row<float>(r);
+    const float* c = y.row<float>(r);
+    for (int64_t i = 0; i < x.cols; ++i) a[i] += c[i];
+  }
+}
+
+void CpuOps::silu_mul(const Tensor& out, const Tensor& gate, const Tensor& x) {
+  SAMBAY_CHECK(out.rows == gate.rows && out.rows == x.rows && out.cols == gate.cols && out.cols == x.cols,
+               "cpu silu_mul: shape mismatch");
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < out.rows; ++r) {
+    const float* g = gate.row<float>(r);
+    const float* v = x.row<float>(r);
+    float* o = out.row<float>(r);
+    for (int64_t i = 0; i < out.cols; ++i) o[i] = silu(g[i]) * v[i];
+  }
+}
+
+void CpuOps::gather_rows(const Tensor& out, const Tensor& in, std::span<const int32_t> rows) {
+  SAMBAY_CHECK(out.rows == static_cast<int64_t>(rows.size()) && out.cols == in.cols && out.dtype == in.dtype,
+               "cpu gather_rows: shape mismatch");
+  const size_t row_bytes = static_cast<size_t>(in.cols) * dtype_size(in.dtype);
+  for (int64_t i = 0; i < out.rows; ++i) {
+    SAMBAY_CHECK(rows[i] >= 0 && rows[i] < in.rows, "cpu gather_rows: row {} out of range", rows[i]);
+    std::memcpy(out.row<char>(0) + i * out.stride * dtype_size(out.dtype),
+                in.row<char>(0) + rows[i] * in.stride * dtype_size(in.dtype), row_bytes);
+  }
+}
+
+}  // namespace sambay

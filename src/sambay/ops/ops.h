@@ -1,0 +1,120 @@
+#pragma once
+// The operations the SambaY forward pass is written in. The CPU backend is the reference; every
+// other backend implements the same functions and is tested against it.
+//
+// Activations are packed: the new tokens of all sequences of a step are rows of one matrix, and a
+// SeqChunk says which rows belong to which sequence, at which absolute positions, in which
+// state-cache slot. Prefill, chunked prefill, decode and mixes of them are the same call.
+#include <cstdint>
+#include <span>
+
+#include "sambay/ops/tensor.h"
+
+namespace sambay {
+
+struct SeqChunk {
+  int32_t row0 = 0;  // first row of this sequence in the packed activations
+  int32_t len = 0;   // rows (tokens) of this sequence in this step
+  int64_t pos0 = 0;  // absolute position of the first of them
+  int32_t slot = 0;  // state-cache slot of the sequence
+};
+
+// Mamba state of one layer, for every slot: conv inputs [slots, d_inner * (d_conv - 1)] (oldest
+// column first) and SSM state [slots, d_inner * d_state].
+struct MambaStateRef {
+  Tensor conv;
+  Tensor ssm;
+  int64_t d_conv = 0;
+  int64_t d_state = 0;
+};
+
+// K/V of the last `window` positions of a sliding-window layer: per slot [window, kv_heads * head_dim],
+// position p in row p % window. k and v are [slots, window * kv_heads * head_dim].
+struct KvRingRef {
+  Tensor k, v;
+  int64_t window = 0;
+};
+
+// The shared K/V of the full-attention layer in pages of `page_size` positions:
+// k, v are [num_pages, page_size * kv_heads * head_dim]; position p of the sequence in `slot` lives in
+// page page_table[slot * table_stride + p / page_size], row p % page_size.
+struct KvPagesRef {
+  Tensor k, v;
+  int64_t page_size = 0;
+  const int32_t* page_table = nullptr;  // host memory
+  int64_t table_stride = 0;
+};
+
+// Where differential attention reads keys and values.
+struct DiffAttnKv {
+  // Sliding-window layer: positions before a chunk's pos0 come from `ring`, the chunk's own positions
+  // from the rows of k_cur / v_cur ([tokens, kv_heads * head_dim], same rows as the queries).
+  const KvRingRef* ring = nullptr;
+  Tensor k_cur, v_cur;
+  // Full and cross layers: every position from the pages (written before the call).
+  const KvPagesRef* pages = nullptr;
+  int64_t window = 0;  // keys p - window + 1 .. p for a query at p; 0 = all keys 0 .. p
+};
+
+struct DiffAttnParams {
+  int64_t num_heads = 0;     // query heads H (pairs: H / 2)
+  int64_t num_kv_heads = 0;  // key/value heads (pairs: kv / 2)
+  int64_t head_dim = 0;
+  float scale = 0;        // softmax scale, 1 / sqrt(head_dim)
+  float lambda = 0;       // lambda_1 - lambda_2 + lambda_init
+  float out_scale = 0;    // 1 - lambda_init
+  Tensor subln;           // [1, 2 * head_dim] f32 RMSNorm gain
+  float eps = 1e-5f;
+};
+
+class Ops {
+ public:
+  virtual ~Ops() = default;
+
+  virtual Device device() const = 0;
+  // Element type of activations between ops (the residual stream is always F32).
+  virtual DType activation_dtype() const = 0;
+
+  virtual OwnedTensor empty(int64_t rows, int64_t cols, DType dtype) = 0;
+  virtual void zero(const Tensor& t) = 0;
+  // Makes a host tensor usable by this backend (the CPU backend uses it in place; `keep` holds the
+  // host memory alive as long as the returned tensor).
+  virtual OwnedTensor place(const Tensor& host, std::shared_ptr<void> keep) = 0;
+  // Copies a tensor into contiguous host memory of the same dtype.
+  virtual void to_host(const Tensor& t, void* dst) = 0;
+
+  // out[r] = table[ids[r]]  (ids on the host, already range-checked)
+  virtual void embedding(const Tensor& out, std::span<const int32_t> ids, const Tensor& table) = 0;
+  // out = (in - mean) / sqrt(var + eps) * w + b over each row
+  virtual void layer_norm(const Tensor& out, const Tensor& in, const Tensor& w, const Tensor& b, float eps) = 0;
+  // out = in · wᵀ (+ bias); w is [out_features, in_features] in its stored dtype
+  virtual void linear(const Tensor& out, const Tensor& in, const Tensor& w, const Tensor* bias) = 0;
+  // x += y
+  virtual void add(const Tensor& x, const Tensor& y) = 0;
+  // out = silu(gate) * x
+  virtual void silu_mul(const Tensor& out, const Tensor& gate, const Tensor& x) = 0;
+  // out[i] = in[rows[i]]
+  virtual void gather_rows(const Tensor& out, const Tensor& in, std::span<const int32_t> rows) = 0;
+
+  // Causal depthwise conv over each chunk, continuing from and updating the slot's conv inputs, then
+  // silu: out[t] = silu(b + sum_k w[:, k] * xs[t - d_conv + 1 + k]).
+  virtual void mamba_conv(const Tensor& out, const Tensor& xs, const Tensor& w, const Tensor& b,
+                          const MambaStateRef& state, std::span<const SeqChunk> chunks) = 0;
+  // Selective scan from and into the slot's SSM state:
+  //   dt' = softplus(dt + dt_bias);  s = exp(dt' A) s + dt' x B;  y = s · C + D x;  y *= silu(z) if z
+  virtual void mamba_scan(const Tensor& y, const Tensor& x, const Tensor& dt, const Tensor& A, const Tensor& B,
+                          const Tensor& C, const Tensor& D, const Tensor& dt_bias, const Tensor* z,
+                          const MambaStateRef& state, std::span<const SeqChunk> chunks) = 0;
+
+  // Stores the chunks' K/V (the last `window` of them) into the ring.
+  virtual void kv_ring_write(const KvRingRef& ring, const Tensor& k, const Tensor& v,
+                             std::span<const SeqChunk> chunks) = 0;
+  virtual void kv_pages_write(const KvPagesRef& pages, const Tensor& k, const Tensor& v,
+                              std::span<const SeqChunk> chunks) = 0;
+  // Differential attention of the queries of each chunk (causal, window per `kv`), both maps from one
+  // read of K/V, then lambda combination, RMSNorm * subln * out_scale. out is [rows, H * head_dim].
+  virtual void diff_attention(const Tensor& out, const Tensor& q, const DiffAttnKv& kv,
+                              std::span<const SeqChunk> chunks, const DiffAttnParams& p) = 0;
+};
+
+}  // namespace sambay
