@@ -7,7 +7,7 @@ packages=(build-essential cmake ninja-build pkg-config
           nlohmann-json3-dev libcli11-dev libspdlog-dev libfmt-dev
           libopenblas-openmp-dev libpcre2-dev libcpp-httplib-dev libgtest-dev)
 if [[ "${1:-}" == "test" ]]; then
-  packages+=(clang-14 libclang-rt-14-dev libbenchmark-dev)
+  packages+=(clang-14 libclang-rt-14-dev libomp-14-dev libbenchmark-dev)
 fi
 
 missing=()

@@ -91,6 +91,7 @@ void run(const Options& o) {
   const double decode_tps = decode_steps > 0 ? decode_steps / decode_s : 0.0;
   const double rss_gb = peak_rss_bytes() / 1e9;
 
+  if (lm.profiler) fmt::print(stderr, "{}", lm.profiler->report());
   if (o.json) {
     nlohmann::json j = {{"prompt_tokens", prompt.size()},   {"generated_tokens", out.size()},
                         {"ids", out},                       {"prefill_seconds", prefill_s},

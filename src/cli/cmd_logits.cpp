@@ -78,26 +78,29 @@ void run(const Options& o) {
     if (p == P) fail("{}: attention_mask row {} has no real token", src, b);
   }
 
-  LoadedModel lm = load_model(o.model);
-  SambaModel& model = *lm.model;
-  const int64_t V = model.config().vocab_size;
+  // Validate every id against the config before the (slow) weight load.
+  const int64_t V = load_samba_config(o.model.model_dir).vocab_size;
   auto check_id = [&](const char* tensor, int64_t b, int64_t p, int64_t id) {
     if (id < 0 || id >= V) fail("{}: {}[{}, {}] = {} is outside the vocabulary [0, {})", src, tensor, b, p, id, V);
     return static_cast<int32_t>(id);
   };
+  std::vector<std::vector<int32_t>> rows(B);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t p = first[b]; p < P; ++p) rows[b].push_back(check_id("input_ids", b, p, ids->at(b, p)));
+  if (tokens)
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t t = 0; t + 1 < tokens->cols; ++t) check_id("tokens", b, t, tokens->at(b, t));
+
+  LoadedModel lm = load_model(o.model);
+  SambaModel& model = *lm.model;
 
   StateCache cache = model.make_cache({static_cast<int>(B), P + N, 16, 0});
   std::vector<int> slots;
   StepBatch prefill;
   for (int64_t b = 0; b < B; ++b) {
-    std::vector<int32_t> row;
-    for (int64_t p = first[b]; p < P; ++p) row.push_back(check_id("input_ids", b, p, ids->at(b, p)));
     slots.push_back(cache.acquire());
-    prefill.add(slots.back(), row, true);
+    prefill.add(slots.back(), rows[b], true);
   }
-  if (tokens)
-    for (int64_t b = 0; b < B; ++b)
-      for (int64_t t = 0; t + 1 < tokens->cols; ++t) check_id("tokens", b, t, tokens->at(b, t));
 
   std::vector<float> prefill_logits(static_cast<size_t>(B * P * V), 0.0f);
   std::vector<float> step_logits(static_cast<size_t>(B * N * V), 0.0f);

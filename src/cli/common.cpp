@@ -16,14 +16,21 @@ void add_model_options(CLI::App& cmd, ModelOptions& o) {
   cmd.add_flag("--dummy", o.dummy, "random weights at the folder's shapes instead of reading safetensors");
   cmd.add_option("--seed", o.seed, "seed for dummy weights and sampling");
   cmd.add_option("--threads", o.threads, "CPU threads (default: all cores)")->check(CLI::NonNegativeNumber);
+  cmd.add_flag("--profile", o.profile, "time every op and print a table at the end (stderr)");
 }
 
 LoadedModel load_model(const ModelOptions& o) {
   if (o.threads > 0) omp_set_num_threads(o.threads);
   LoadedModel m;
   Timer timer;
-  m.ops = make_backend(o.device);
+  m.backend = make_backend(o.device);
+  m.ops = m.backend.get();
+  if (o.profile) {
+    m.profiler = std::make_unique<ProfiledOps>(*m.backend);
+    m.ops = m.profiler.get();
+  }
   m.model = SambaModel::load(o.model_dir, *m.ops, LoadOptions{o.dummy, o.seed});
+  if (m.profiler) m.profiler->reset();
   m.load_seconds = timer.seconds();
   const auto& c = m.model->config();
   spdlog::info("loaded {} ({} layers, hidden {}, vocab {}, {:.2f} GB of {} weights) in {:.1f} s", o.model_dir,

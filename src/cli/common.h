@@ -7,6 +7,7 @@
 
 #include "sambay/model/sambay_model.h"
 #include "sambay/ops/ops.h"
+#include "sambay/ops/profiled_ops.h"
 
 namespace sambay::cli {
 
@@ -16,13 +17,16 @@ struct ModelOptions {
   bool dummy = false;
   uint64_t seed = 0;
   int threads = 0;  // 0: all cores
+  bool profile = false;  // time every op and print a table at the end
 };
 
 // Adds --model/-m, --device, --dummy, --seed, --threads.
 void add_model_options(CLI::App& cmd, ModelOptions& o);
 
 struct LoadedModel {
-  std::unique_ptr<Ops> ops;
+  std::unique_ptr<Ops> backend;
+  std::unique_ptr<ProfiledOps> profiler;  // set with --profile; wraps the backend
+  Ops* ops = nullptr;
   std::unique_ptr<SambaModel> model;
   double load_seconds = 0;
 };

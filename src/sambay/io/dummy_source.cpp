@@ -2,11 +2,11 @@
 // stay in a realistic range through all layers.
 #include <cmath>
 #include <cstdlib>
-#include <functional>
 #include <memory>
 
 #include "sambay/base/error.h"
 #include "sambay/base/half.h"
+#include "sambay/base/host_memory.h"
 #include "sambay/base/random.h"
 #include "sambay/io/weight_source.h"
 
@@ -24,31 +24,57 @@ bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-// value(index, u) with u uniform in [0, 1), per tensor kind.
-using ValueFn = std::function<float(int64_t index, float u)>;
+// How the values of one tensor are drawn: center + (2u - 1) * half_width for u uniform in [0, 1),
+// or one of the structured initialisations of the Mamba parameters.
+struct ValueRule {
+  enum Kind { Uniform, Constant, LogStateIndex, DtBias } kind = Uniform;
+  float center = 0, half_width = 0;
+  int64_t n_state = 1;
 
-ValueFn value_rule(const std::string& name, const std::vector<int64_t>& shape) {
-  auto uniform = [](float half_width, float center = 0.0f) {
-    return [=](int64_t, float u) { return center + (2.0f * u - 1.0f) * half_width; };
-  };
-  const float std_init = 0.02f;                     // initializer_range of the released config
-  const float uniform_for_std = std_init * 1.7320508f;  // uniform(-a, a) has std a / sqrt(3)
+  float operator()(int64_t i, float u) const {
+    switch (kind) {
+      case Uniform: return center + (2.0f * u - 1.0f) * half_width;
+      case Constant: return center;
+      case LogStateIndex: return std::log(static_cast<float>(i % n_state + 1));
+      case DtBias: {  // softplus^-1 of dt, log-uniform in [1e-3, 1e-1]
+        const float dt = std::exp(u * (std::log(0.1f) - std::log(0.001f)) + std::log(0.001f));
+        return dt + std::log(-std::expm1(-dt));
+      }
+    }
+    return 0;
+  }
+};
+
+ValueRule value_rule(const std::string& name, const std::vector<int64_t>& shape) {
+  constexpr float kSqrt3 = 1.7320508f;  // uniform(-a, a) has std a / sqrt(3)
+  constexpr float kInitStd = 0.02f;     // initializer_range of the released config
+  ValueRule r;
+  r.half_width = kInitStd * kSqrt3;
   if (ends_with(name, ".A_log")) {  // S4D-real: A[e, n] = -(n + 1)
-    const int64_t n_state = shape.back();
-    return [=](int64_t i, float) { return std::log(static_cast<float>(i % n_state + 1)); };
+    r.kind = ValueRule::LogStateIndex;
+    r.n_state = shape.back();
+  } else if (ends_with(name, ".D") || ends_with(name, "subln.weight")) {
+    r.kind = ValueRule::Constant;
+    r.center = 1.0f;
+  } else if (ends_with(name, "dt_proj.bias")) {
+    r.kind = ValueRule::DtBias;
+  } else if (name.find("conv1d") != std::string::npos) {
+    r.half_width = 1.0f / std::sqrt(static_cast<float>(shape.back()));
+  } else if (name.find("lambda_") != std::string::npos) {
+    r.half_width = 0.1f * kSqrt3;
+  } else if (name.find("layernorm.weight") != std::string::npos) {
+    r.center = 1.0f;
+    r.half_width = 0.05f;
+  } else if (name.find("layernorm.bias") != std::string::npos) {
+    r.half_width = 0.02f;
   }
-  if (ends_with(name, ".D") || ends_with(name, "subln.weight")) return [](int64_t, float) { return 1.0f; };
-  if (ends_with(name, "dt_proj.bias")) {  // softplus^-1 of dt log-uniform in [1e-3, 1e-1]
-    return [](int64_t, float u) {
-      const float dt = std::exp(u * (std::log(0.1f) - std::log(0.001f)) + std::log(0.001f));
-      return dt + std::log(-std::expm1(-dt));
-    };
-  }
-  if (name.find("conv1d") != std::string::npos) return uniform(1.0f / std::sqrt(static_cast<float>(shape.back())));
-  if (name.find("lambda_") != std::string::npos) return uniform(0.1f * 1.7320508f);
-  if (name.find("layernorm.weight") != std::string::npos) return uniform(0.05f, 1.0f);
-  if (name.find("layernorm.bias") != std::string::npos) return uniform(0.02f);
-  return uniform(uniform_for_std);
+  return r;
+}
+
+template <class Store>
+void fill(int64_t n, uint64_t seed, uint64_t stream, const ValueRule& rule, Store store) {
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i) store(i, rule(i, random_unit(seed, stream, static_cast<uint64_t>(i))));
 }
 
 class DummySource final : public WeightSource {
@@ -61,23 +87,17 @@ class DummySource final : public WeightSource {
     int64_t n = 1;
     for (int64_t d : shape) n *= d;
     const size_t bytes = static_cast<size_t>(n) * dtype_size(dt);
-    void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64 + 64);
-    if (!p) fail("dummy weights: out of memory for '{}' ({} bytes)", name, bytes);
-    storage_.emplace_back(p, [](void* q) { std::free(q); });
+    storage_.push_back(alloc_host(bytes));
+    void* p = storage_.back().get();
     bytes_ += bytes;
 
     const uint64_t stream = name_hash(name);
-    const ValueFn value = value_rule(name, shape);
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; ++i) {
-      const float v = value(i, random_unit(seed_, stream, static_cast<uint64_t>(i)));
-      switch (dt) {
-        case DType::F32: static_cast<float*>(p)[i] = v; break;
-        case DType::BF16: static_cast<uint16_t*>(p)[i] = f32_to_bf16(v); break;
-        case DType::F16: static_cast<uint16_t*>(p)[i] = f32_to_f16(v); break;
-        default: break;
-      }
-    }
+    const ValueRule rule = value_rule(name, shape);
+    if (dt == DType::F32) fill(n, seed_, stream, rule, [p](int64_t i, float v) { static_cast<float*>(p)[i] = v; });
+    if (dt == DType::BF16)
+      fill(n, seed_, stream, rule, [p](int64_t i, float v) { static_cast<uint16_t*>(p)[i] = f32_to_bf16(v); });
+    if (dt == DType::F16)
+      fill(n, seed_, stream, rule, [p](int64_t i, float v) { static_cast<uint16_t*>(p)[i] = f32_to_f16(v); });
     return HostTensor{dt, shape, p, "dummy: " + name};
   }
 

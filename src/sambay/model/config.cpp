@@ -11,16 +11,21 @@ namespace {
 
 using json = nlohmann::json;
 
+constexpr int64_t kMaxDimension = int64_t{1} << 24;
+constexpr int64_t kMaxLayers = 4096;
+
 class Fields {
  public:
   Fields(const json& j, const std::string& source) : j_(j), source_(source) {}
 
-  // A positive integer field; an absent field keeps `value`.
-  void positive(const char* name, int64_t& value) const {
+  // A positive integer field up to `max`; an absent field keeps `value`. The bound keeps every
+  // derived size (products of a few dimensions) inside 64-bit arithmetic.
+  void positive(const char* name, int64_t& value, int64_t max = kMaxDimension) const {
     auto it = j_.find(name);
     if (it == j_.end() || it->is_null()) return;
     if (!it->is_number_integer() || it->get<int64_t>() <= 0)
       fail("{}: field '{}' must be a positive integer (got {})", source_, name, it->dump());
+    if (it->get<int64_t>() > max) fail("{}: field '{}' is {}, more than the supported {}", source_, name, it->dump(), max);
     value = it->get<int64_t>();
   }
   void number(const char* name, double& value) const {
@@ -77,7 +82,8 @@ int64_t read_sliding_window(const Fields& f, const SambaConfig& c, int64_t value
   const json* w = f.find("sliding_window");
   if (!w) return value;
   if (w->is_number_integer()) {
-    if (w->get<int64_t>() <= 0) f.bad("sliding_window", fmt::format("must be a positive integer (got {})", w->dump()));
+    if (w->get<int64_t>() <= 0 || w->get<int64_t>() > kMaxDimension)
+      f.bad("sliding_window", fmt::format("must be a positive integer up to {} (got {})", kMaxDimension, w->dump()));
     return w->get<int64_t>();
   }
   if (!w->is_array()) f.bad("sliding_window", fmt::format("must be an integer (got {})", w->dump()));
@@ -86,7 +92,8 @@ int64_t read_sliding_window(const Fields& f, const SambaConfig& c, int64_t value
   std::optional<int64_t> found;
   for (int64_t i = 1; i < c.num_hidden_layers / 2; i += 2) {
     const json& e = (*w)[i];
-    if (!e.is_number_integer() || e.get<int64_t>() <= 0 || (found && *found != e.get<int64_t>()))
+    if (!e.is_number_integer() || e.get<int64_t>() <= 0 || e.get<int64_t>() > kMaxDimension ||
+        (found && *found != e.get<int64_t>()))
       f.bad("sliding_window", fmt::format("entry {} must be the same positive window as the other sliding layers", i));
     found = e.get<int64_t>();
   }
@@ -123,12 +130,12 @@ SambaConfig parse_samba_config(const json& j, const std::string& source) {
   f.positive("vocab_size", c.vocab_size);
   f.positive("hidden_size", c.hidden_size);
   f.positive("intermediate_size", c.intermediate_size);
-  f.positive("num_hidden_layers", c.num_hidden_layers);
+  f.positive("num_hidden_layers", c.num_hidden_layers, kMaxLayers);
   f.positive("num_attention_heads", c.num_attention_heads);
   f.positive("num_key_value_heads", c.num_key_value_heads);
   f.positive("mamba_d_state", c.mamba_d_state);
   f.positive("mamba_d_conv", c.mamba_d_conv);
-  f.positive("max_position_embeddings", c.max_position_embeddings);
+  f.positive("max_position_embeddings", c.max_position_embeddings, int64_t{1} << 40);
   f.number("layer_norm_eps", c.layer_norm_eps);
   f.boolean("tie_word_embeddings", c.tie_word_embeddings);
   f.string("torch_dtype", c.torch_dtype);
@@ -137,7 +144,7 @@ SambaConfig parse_samba_config(const json& j, const std::string& source) {
   double expand = 2;
   f.number("mamba_expand", expand);
   const double inner = expand * static_cast<double>(c.hidden_size);
-  if (!(expand > 0) || inner != std::floor(inner) || inner < 1)
+  if (!(expand > 0) || inner != std::floor(inner) || inner < 1 || inner > kMaxDimension)
     f.bad("mamba_expand", fmt::format("({}) times hidden_size must be a positive integer", expand));
   c.d_inner = static_cast<int64_t>(inner);
 

@@ -6,6 +6,7 @@
 
 #include "sambay/base/error.h"
 #include "sambay/base/half.h"
+#include "sambay/base/host_memory.h"
 #include "sambay/ops/cpu/cpu_ops.h"
 #include "sambay/ops/cpu/cpu_util.h"
 
@@ -14,24 +15,19 @@ namespace sambay {
 OwnedTensor CpuOps::empty(int64_t rows, int64_t cols, DType dtype) {
   SAMBAY_CHECK(rows >= 0 && cols >= 0, "cpu: cannot allocate a [{}, {}] tensor", rows, cols);
   const size_t bytes = static_cast<size_t>(rows * cols) * dtype_size(dtype);
-  const size_t rounded = (bytes + 63) / 64 * 64;
-  void* p = rounded ? std::aligned_alloc(64, rounded) : nullptr;
-  if (rounded && !p) fail("cpu: out of memory allocating {} bytes", bytes);
-  if (options_.poison_allocations && p) {
-    if (dtype == DType::F32) {
-      std::fill_n(static_cast<float*>(p), rows * cols, std::numeric_limits<float>::quiet_NaN());
-    } else {
-      std::memset(p, 0xff, bytes);  // NaN in every float format
-    }
+  std::shared_ptr<void> mem = alloc_host(bytes);
+  if (options_.poison_allocations && mem) {
+    if (dtype == DType::F32)
+      std::fill_n(static_cast<float*>(mem.get()), rows * cols, std::numeric_limits<float>::quiet_NaN());
+    else
+      std::memset(mem.get(), 0xff, bytes);  // NaN in every float format
   }
-  OwnedTensor t;
-  t.view = Tensor(p, dtype, rows, cols, Device::Cpu);
-  t.memory = std::shared_ptr<void>(p, [](void* q) { std::free(q); });
-  return t;
+  return OwnedTensor{Tensor(mem.get(), dtype, rows, cols, Device::Cpu), mem};
 }
 
 void CpuOps::zero(const Tensor& t) {
   const size_t row_bytes = static_cast<size_t>(t.cols) * dtype_size(t.dtype);
+  if (row_bytes == 0) return;
   for (int64_t r = 0; r < t.rows; ++r) std::memset(t.row<char>(0) + r * t.stride * dtype_size(t.dtype), 0, row_bytes);
 }
 
@@ -39,6 +35,7 @@ OwnedTensor CpuOps::place(const Tensor& host, std::shared_ptr<void> keep) { retu
 
 void CpuOps::to_host(const Tensor& t, void* dst) {
   const size_t row_bytes = static_cast<size_t>(t.cols) * dtype_size(t.dtype);
+  if (row_bytes == 0) return;
   for (int64_t r = 0; r < t.rows; ++r)
     std::memcpy(static_cast<char*>(dst) + r * row_bytes,
                 static_cast<const char*>(t.data) + r * t.stride * dtype_size(t.dtype), row_bytes);

@@ -6,8 +6,10 @@
 // with OpenBLAS sgemm, where the arithmetic dominates.
 #include <cblas.h>
 // GCC 12's AVX-512 headers trip its own uninitialized-value warnings (_mm512_setzero_ps internals).
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
 #include <omp.h>
 
@@ -31,8 +33,8 @@ Isa detect_isa() {
 #if defined(__x86_64__)
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")) return Isa::Avx512;
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
-    return Isa::Avx2;
+  // Every CPU with AVX2 and FMA also has F16C (clang cannot query it through this builtin).
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::Avx2;
 #endif
   return Isa::Scalar;
 }

@@ -1,0 +1,89 @@
+#pragma once
+// A decorator that times every op of another backend (wall clock; the wrapped backend must finish
+// its work before returning, e.g. by synchronising) and reports the totals per op.
+#include <map>
+#include <string>
+
+#include "sambay/base/timer.h"
+#include "sambay/ops/ops.h"
+
+namespace sambay {
+
+class ProfiledOps final : public Ops {
+  // Defined first: the overrides below deduce their return type from it.
+  template <class F>
+  auto timed(const char* name, F&& f) {
+    Timer t;
+    struct Record {
+      Entry& e;
+      Timer& t;
+      ~Record() {
+        e.seconds += t.seconds();
+        ++e.calls;
+      }
+    } record{totals_[name], t};
+    return f();
+  }
+
+
+ public:
+  struct Entry {
+    double seconds = 0;
+    int64_t calls = 0;
+  };
+
+  explicit ProfiledOps(Ops& inner) : inner_(inner) {}
+  const std::map<std::string, Entry>& totals() const { return totals_; }
+  void reset() { totals_.clear(); }
+  std::string report() const;
+
+  Device device() const override { return inner_.device(); }
+  DType activation_dtype() const override { return inner_.activation_dtype(); }
+  OwnedTensor empty(int64_t rows, int64_t cols, DType dtype) override { return timed("empty", [&] { return inner_.empty(rows, cols, dtype); }); }
+  void zero(const Tensor& t) override { timed("zero", [&] { inner_.zero(t); }); }
+  OwnedTensor place(const Tensor& host, std::shared_ptr<void> keep) override { return inner_.place(host, keep); }
+  void to_host(const Tensor& t, void* dst) override { timed("to_host", [&] { inner_.to_host(t, dst); }); }
+  void embedding(const Tensor& out, std::span<const int32_t> ids, const Tensor& table) override {
+    timed("embedding", [&] { inner_.embedding(out, ids, table); });
+  }
+  void layer_norm(const Tensor& out, const Tensor& in, const Tensor& w, const Tensor& b, float eps) override {
+    timed("layer_norm", [&] { inner_.layer_norm(out, in, w, b, eps); });
+  }
+  void linear(const Tensor& out, const Tensor& in, const Tensor& w, const Tensor* bias) override {
+    timed("linear", [&] { inner_.linear(out, in, w, bias); });
+  }
+  void add(const Tensor& x, const Tensor& y) override { timed("add", [&] { inner_.add(x, y); }); }
+  void silu_mul(const Tensor& out, const Tensor& gate, const Tensor& x) override {
+    timed("silu_mul", [&] { inner_.silu_mul(out, gate, x); });
+  }
+  void gather_rows(const Tensor& out, const Tensor& in, std::span<const int32_t> rows) override {
+    timed("gather_rows", [&] { inner_.gather_rows(out, in, rows); });
+  }
+  void mamba_conv(const Tensor& out, const Tensor& xs, const Tensor& w, const Tensor& b, const MambaStateRef& state,
+                  std::span<const SeqChunk> chunks) override {
+    timed("mamba_conv", [&] { inner_.mamba_conv(out, xs, w, b, state, chunks); });
+  }
+  void mamba_scan(const Tensor& y, const Tensor& x, const Tensor& dt, const Tensor& A, const Tensor& B,
+                  const Tensor& C, const Tensor& D, const Tensor& dt_bias, const Tensor* z,
+                  const MambaStateRef& state, std::span<const SeqChunk> chunks) override {
+    timed("mamba_scan", [&] { inner_.mamba_scan(y, x, dt, A, B, C, D, dt_bias, z, state, chunks); });
+  }
+  void kv_ring_write(const KvRingRef& ring, const Tensor& k, const Tensor& v, std::span<const SeqChunk> chunks) override {
+    timed("kv_ring_write", [&] { inner_.kv_ring_write(ring, k, v, chunks); });
+  }
+  void kv_pages_write(const KvPagesRef& pages, const Tensor& k, const Tensor& v,
+                      std::span<const SeqChunk> chunks) override {
+    timed("kv_pages_write", [&] { inner_.kv_pages_write(pages, k, v, chunks); });
+  }
+  void diff_attention(const Tensor& out, const Tensor& q, const DiffAttnKv& kv, std::span<const SeqChunk> chunks,
+                      const DiffAttnParams& p) override {
+    timed("diff_attention", [&] { inner_.diff_attention(out, q, kv, chunks, p); });
+  }
+
+
+ private:
+  Ops& inner_;
+  std::map<std::string, Entry> totals_;
+};
+
+}  // namespace sambay

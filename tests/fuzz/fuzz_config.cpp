@@ -1,0 +1,27 @@
+// libFuzzer target: any byte string given as config.json either fails with an Error (bad JSON
+// included) or yields a config whose derived quantities are consistent.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+
+#include "sambay/base/error.h"
+#include "sambay/cache/state_cache.h"
+#include "sambay/model/config.h"
+#include "sambay/model/layer_table.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace sambay;
+  const auto j = nlohmann::json::parse(data, data + size, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return 0;
+  try {
+    const SambaConfig c = parse_samba_config(j, "fuzz/config.json");
+    if (c.hidden_size % c.num_attention_heads != 0 || c.num_hidden_layers % 4 != 0) std::abort();
+    if (c.diff_pairs() % c.kv_pairs() != 0 || c.d_inner <= 0 || c.sliding_window <= 0) std::abort();
+    const LayerTable t = build_layer_table(c);
+    if (static_cast<int64_t>(t.layers.size()) != c.num_hidden_layers) std::abort();
+    (void)StateCache::sizes(c, t, DType::BF16);
+  } catch (const Error&) {
+  }
+  return 0;
+}

@@ -1,0 +1,52 @@
+// The state cache's bookkeeping: slots, pages, limits, and that everything comes back on release.
+#include <gtest/gtest.h>
+
+#include "sambay/base/error.h"
+#include "sambay/cache/state_cache.h"
+#include "sambay/ops/cpu/cpu_ops.h"
+#include "test_util.h"
+
+namespace sambay {
+namespace {
+
+TEST(StateCache, SizesOfTheReleasedModel) {
+  const SambaConfig c = load_samba_config(test::source_dir() / "models/phi4-mini-flash-reasoning");
+  const StateSizes s = StateCache::sizes(c, build_layer_table(c), DType::BF16);
+  EXPECT_EQ(s.kv_per_token, 5u * 1024);                // design document §6: 5 KiB per token
+  EXPECT_EQ(s.rings_per_seq, 20u * 1024 * 1024);       // 8 layers x 512 x 40 KiB / 8... = 20 MiB
+  EXPECT_EQ(s.mamba_per_seq, 9u * 5120 * (3 * 4 + 16 * 4));  // float32 conv + SSM state
+}
+
+TEST(StateCache, SlotsAndPages) {
+  const SambaConfig c = load_samba_config(test::golden_dir() / "tiny-l8-h64-w8");
+  CpuOps ops;
+  StateCache cache(c, build_layer_table(c), ops, {2, 40, 8, 6});
+  EXPECT_EQ(cache.free_slots(), 2);
+  const int a = cache.acquire(), b = cache.acquire();
+  EXPECT_THROW(cache.acquire(), Error);
+  EXPECT_TRUE(cache.reserve(a, 17));  // 3 pages
+  EXPECT_EQ(cache.free_pages(), 3);
+  EXPECT_TRUE(cache.reserve(a, 17));  // reserving again reuses the same pages
+  EXPECT_EQ(cache.free_pages(), 3);
+  cache.commit(a, 17);
+  EXPECT_EQ(cache.length(a), 17);
+  EXPECT_FALSE(cache.reserve(b, 25));  // 4 pages > 3 free: refused, nothing taken
+  EXPECT_EQ(cache.free_pages(), 3);
+  EXPECT_TRUE(cache.reserve(b, 24));
+  EXPECT_EQ(cache.free_pages(), 0);
+  EXPECT_THROW(cache.reserve(a, 24), Error);  // 17 + 24 > max_seq_len 40
+  cache.release(a);
+  EXPECT_EQ(cache.free_pages(), 3);
+  EXPECT_THROW(cache.release(a), Error);
+  cache.release(b);
+  EXPECT_EQ(cache.free_pages(), 6);
+  EXPECT_EQ(cache.free_slots(), 2);
+  // A re-acquired slot starts empty.
+  const int again = cache.acquire();
+  EXPECT_EQ(cache.length(again), 0);
+  const MambaStateRef m = cache.mamba(0);
+  for (int64_t i = 0; i < m.ssm.cols; ++i) ASSERT_EQ(m.ssm.row<float>(again)[i], 0.0f);
+}
+
+}  // namespace
+}  // namespace sambay
