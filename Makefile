@@ -32,14 +32,14 @@ test-unit: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) -LE gpu
 
 test-asan:
-	cmake -S . -B $(BUILD_ASAN) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSAMBAY_SANITIZE=ON -DSAMBAY_BENCH=OFF $(CMAKE_FLAGS)
+	cmake -S . -B $(BUILD_ASAN) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSAMBAY_SANITIZE=ON -DSAMBAY_BENCH=OFF -DSAMBAY_CUDA=OFF $(CMAKE_FLAGS)
 	cmake --build $(BUILD_ASAN) -j $(JOBS)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --test-dir $(BUILD_ASAN) --output-on-failure -j $(JOBS) -LE "gpu|slow"
 
 fuzz:
 	CC=clang-14 CXX=clang++-14 cmake -S . -B $(BUILD_FUZZ) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	  -DSAMBAY_FUZZ=ON -DSAMBAY_TESTS=ON -DSAMBAY_BENCH=OFF $(CMAKE_FLAGS)
+	  -DSAMBAY_FUZZ=ON -DSAMBAY_TESTS=ON -DSAMBAY_BENCH=OFF -DSAMBAY_CUDA=OFF $(CMAKE_FLAGS)
 	cmake --build $(BUILD_FUZZ) -j $(JOBS) --target fuzz_targets
 	scripts/run-fuzzers.sh $(BUILD_FUZZ) $(FUZZ_SECONDS)
 

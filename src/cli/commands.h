@@ -6,5 +6,6 @@ namespace sambay::cli {
 // Each adds its subcommand to `app`; the subcommand runs from its callback.
 void add_logits_command(CLI::App& app);
 void add_generate_command(CLI::App& app);
+void add_bench_command(CLI::App& app);
 
 }  // namespace sambay::cli

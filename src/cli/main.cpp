@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   });
   sambay::cli::add_logits_command(app);
   sambay::cli::add_generate_command(app);
+  sambay::cli::add_bench_command(app);
 
   try {
     app.parse(argc, argv);

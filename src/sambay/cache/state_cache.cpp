@@ -35,6 +35,11 @@ StateCache::StateCache(const SambaConfig& c, const LayerTable& t, Ops& ops, Stat
   pages_k_ = ops.empty(options_.num_pages, o.page_size * kv_row, kv);
   pages_v_ = ops.empty(options_.num_pages, o.page_size * kv_row, kv);
   page_table_.assign(static_cast<size_t>(S * pages_per_seq_), -1);
+  if (ops.device() == Device::Cpu) {
+    page_table_device_.view = Tensor(page_table_.data(), DType::I32, S, pages_per_seq_);
+  } else {
+    page_table_device_ = ops.empty(S, pages_per_seq_, DType::I32);
+  }
   lengths_.assign(S, 0);
   in_use_.assign(S, false);
   for (int s = o.max_seqs - 1; s >= 0; --s) free_slots_.push_back(s);
@@ -62,6 +67,7 @@ void StateCache::release(int slot) {
   for (int64_t i = 0; i < pages_per_seq_ && table[i] >= 0; ++i) {
     free_pages_.push_back(table[i]);
     table[i] = -1;
+    page_table_dirty_ = true;
   }
   in_use_[slot] = false;
   lengths_[slot] = 0;
@@ -83,8 +89,15 @@ bool StateCache::reserve(int slot, int64_t n) {
   for (int64_t i = allocated; i < need; ++i) {
     table[i] = free_pages_.back();
     free_pages_.pop_back();
+    page_table_dirty_ = true;
   }
   return true;
+}
+
+void StateCache::sync_page_table() {
+  if (!page_table_dirty_ || ops_.device() == Device::Cpu) return;
+  ops_.from_host(page_table_device_.view, page_table_.data());
+  page_table_dirty_ = false;
 }
 
 void StateCache::commit(int slot, int64_t n) {
@@ -97,7 +110,8 @@ MambaStateRef StateCache::mamba(int i) const { return {conv_.at(i).view, ssm_.at
 KvRingRef StateCache::ring(int i) const { return {ring_k_.at(i).view, ring_v_.at(i).view, window_}; }
 
 KvPagesRef StateCache::pages() const {
-  return {pages_k_.view, pages_v_.view, options_.page_size, page_table_.data(), pages_per_seq_};
+  return {pages_k_.view, pages_v_.view, options_.page_size, page_table_.data(), page_table_device_.view,
+          pages_per_seq_};
 }
 
 }  // namespace sambay

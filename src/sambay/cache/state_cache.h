@@ -47,6 +47,8 @@ class StateCache {
   bool reserve(int slot, int64_t n);
   // Records that `n` more positions of `slot` were computed (after a forward step).
   void commit(int slot, int64_t n);
+  // Copies the page table to the device if it changed since the last call (before a forward step).
+  void sync_page_table();
 
   MambaStateRef mamba(int index) const;
   KvRingRef ring(int index) const;
@@ -63,6 +65,8 @@ class StateCache {
   int64_t window_;
   OwnedTensor pages_k_, pages_v_;            // [num_pages, page_size * kv_heads * head_dim]
   std::vector<int32_t> page_table_;          // [slots, max_pages_per_seq], -1 = none
+  OwnedTensor page_table_device_;            // its copy on the device (the host table itself on the CPU)
+  bool page_table_dirty_ = true;
   int64_t pages_per_seq_;
   std::vector<int64_t> lengths_;
   std::vector<bool> in_use_;

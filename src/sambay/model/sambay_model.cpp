@@ -69,6 +69,7 @@ OwnedTensor SambaModel::forward(const StepBatch& batch, StateCache& cache) {
   for (const SeqChunk& c : batch.chunks)
     if (!cache.reserve(c.slot, c.len))
       fail("state cache: no free pages for {} more positions of the sequence in slot {}", c.len, c.slot);
+  cache.sync_page_table();
 
   Step s{.cache = cache, .chunks = batch.chunks, .all_logits = batch.all_logits, .rows = T, .x = {}, .u = {}, .memory = {}};
   for (SeqChunk& c : s.chunks) c.pos0 = cache.length(c.slot);

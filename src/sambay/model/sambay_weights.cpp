@@ -28,7 +28,7 @@ class Loader {
     HostTensor h = src_.get(name, {rows, cols});
     if (h.dtype == DType::F64) return f32(name, {rows, cols}, rows, cols);
     Tensor view(const_cast<void*>(h.data), h.dtype, rows, cols);
-    w_.storage.push_back(ops_.place(view, nullptr));
+    w_.storage.push_back(ops_.place(view, nullptr, Ops::Placement::Matrix));
     return w_.storage.back().view;
   }
 
@@ -54,7 +54,7 @@ class Loader {
     auto mem = std::shared_ptr<float[]>(new float[v.size()]);
     std::memcpy(mem.get(), v.data(), v.size() * sizeof(float));
     Tensor view(mem.get(), DType::F32, rows, cols);
-    w_.storage.push_back(ops_.place(view, mem));
+    w_.storage.push_back(ops_.place(view, mem, Ops::Placement::Vector));
     return w_.storage.back().view;
   }
 

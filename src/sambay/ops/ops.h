@@ -42,6 +42,7 @@ struct KvPagesRef {
   Tensor k, v;
   int64_t page_size = 0;
   const int32_t* page_table = nullptr;  // host memory
+  Tensor page_table_device;             // the same table on the backend's device, I32 [slots, table_stride]
   int64_t table_stride = 0;
 };
 
@@ -77,11 +78,17 @@ class Ops {
 
   virtual OwnedTensor empty(int64_t rows, int64_t cols, DType dtype) = 0;
   virtual void zero(const Tensor& t) = 0;
-  // Makes a host tensor usable by this backend (the CPU backend uses it in place; `keep` holds the
-  // host memory alive as long as the returned tensor).
-  virtual OwnedTensor place(const Tensor& host, std::shared_ptr<void> keep) = 0;
+  // Makes a host weight usable by this backend. The CPU backend uses it in place (`keep` holds the
+  // host memory alive as long as the returned tensor); a device backend copies it, and may store a
+  // matrix (an operand of linear or embedding) in its own compute dtype.
+  enum class Placement { Matrix, Vector };
+  virtual OwnedTensor place(const Tensor& host, std::shared_ptr<void> keep, Placement kind) = 0;
   // Copies a tensor into contiguous host memory of the same dtype.
   virtual void to_host(const Tensor& t, void* dst) = 0;
+  // Copies contiguous host rows of the same dtype into a tensor.
+  virtual void from_host(const Tensor& t, const void* src) = 0;
+  // Waits until every op issued so far has finished (a no-op for synchronous backends).
+  virtual void synchronize() {}
 
   // out[r] = table[ids[r]]  (ids on the host, already range-checked)
   virtual void embedding(const Tensor& out, std::span<const int32_t> ids, const Tensor& table) = 0;
@@ -111,6 +118,9 @@ class Ops {
                              std::span<const SeqChunk> chunks) = 0;
   virtual void kv_pages_write(const KvPagesRef& pages, const Tensor& k, const Tensor& v,
                               std::span<const SeqChunk> chunks) = 0;
+  // ids[r] = index of the largest value of row r of F32 logits (lowest index on ties); ids on the host.
+  virtual void argmax_rows(const Tensor& logits, std::span<int32_t> ids) = 0;
+
   // Differential attention of the queries of each chunk (causal, window per `kv`), both maps from one
   // read of K/V, then lambda combination, RMSNorm * subln * out_scale. out is [rows, H * head_dim].
   virtual void diff_attention(const Tensor& out, const Tensor& q, const DiffAttnKv& kv,

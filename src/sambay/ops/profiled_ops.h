@@ -15,13 +15,15 @@ class ProfiledOps final : public Ops {
   auto timed(const char* name, F&& f) {
     Timer t;
     struct Record {
+      Ops& ops;
       Entry& e;
       Timer& t;
       ~Record() {
+        ops.synchronize();  // attribute asynchronous device work to the op that issued it
         e.seconds += t.seconds();
         ++e.calls;
       }
-    } record{totals_[name], t};
+    } record{inner_, totals_[name], t};
     return f();
   }
 
@@ -41,8 +43,12 @@ class ProfiledOps final : public Ops {
   DType activation_dtype() const override { return inner_.activation_dtype(); }
   OwnedTensor empty(int64_t rows, int64_t cols, DType dtype) override { return timed("empty", [&] { return inner_.empty(rows, cols, dtype); }); }
   void zero(const Tensor& t) override { timed("zero", [&] { inner_.zero(t); }); }
-  OwnedTensor place(const Tensor& host, std::shared_ptr<void> keep) override { return inner_.place(host, keep); }
+  OwnedTensor place(const Tensor& host, std::shared_ptr<void> keep, Placement kind) override {
+    return inner_.place(host, keep, kind);
+  }
   void to_host(const Tensor& t, void* dst) override { timed("to_host", [&] { inner_.to_host(t, dst); }); }
+  void from_host(const Tensor& t, const void* src) override { timed("from_host", [&] { inner_.from_host(t, src); }); }
+  void synchronize() override { inner_.synchronize(); }
   void embedding(const Tensor& out, std::span<const int32_t> ids, const Tensor& table) override {
     timed("embedding", [&] { inner_.embedding(out, ids, table); });
   }
@@ -58,6 +64,9 @@ class ProfiledOps final : public Ops {
   }
   void gather_rows(const Tensor& out, const Tensor& in, std::span<const int32_t> rows) override {
     timed("gather_rows", [&] { inner_.gather_rows(out, in, rows); });
+  }
+  void argmax_rows(const Tensor& logits, std::span<int32_t> ids) override {
+    timed("argmax_rows", [&] { inner_.argmax_rows(logits, ids); });
   }
   void mamba_conv(const Tensor& out, const Tensor& xs, const Tensor& w, const Tensor& b, const MambaStateRef& state,
                   std::span<const SeqChunk> chunks) override {

@@ -31,7 +31,17 @@ void CpuOps::zero(const Tensor& t) {
   for (int64_t r = 0; r < t.rows; ++r) std::memset(t.row<char>(0) + r * t.stride * dtype_size(t.dtype), 0, row_bytes);
 }
 
-OwnedTensor CpuOps::place(const Tensor& host, std::shared_ptr<void> keep) { return OwnedTensor{host, std::move(keep)}; }
+OwnedTensor CpuOps::place(const Tensor& host, std::shared_ptr<void> keep, Placement) {
+  return OwnedTensor{host, std::move(keep)};
+}
+
+void CpuOps::from_host(const Tensor& t, const void* src) {
+  const size_t row_bytes = static_cast<size_t>(t.cols) * dtype_size(t.dtype);
+  if (row_bytes == 0) return;
+  for (int64_t r = 0; r < t.rows; ++r)
+    std::memcpy(static_cast<char*>(t.data) + r * t.stride * dtype_size(t.dtype),
+                static_cast<const char*>(src) + r * row_bytes, row_bytes);
+}
 
 void CpuOps::to_host(const Tensor& t, void* dst) {
   const size_t row_bytes = static_cast<size_t>(t.cols) * dtype_size(t.dtype);
@@ -100,6 +110,18 @@ void CpuOps::gather_rows(const Tensor& out, const Tensor& in, std::span<const in
     SAMBAY_CHECK(rows[i] >= 0 && rows[i] < in.rows, "cpu gather_rows: row {} out of range", rows[i]);
     std::memcpy(out.row<char>(0) + i * out.stride * dtype_size(out.dtype),
                 in.row<char>(0) + rows[i] * in.stride * dtype_size(in.dtype), row_bytes);
+  }
+}
+
+void CpuOps::argmax_rows(const Tensor& logits, std::span<int32_t> ids) {
+  SAMBAY_CHECK(logits.dtype == DType::F32 && static_cast<int64_t>(ids.size()) == logits.rows,
+               "cpu argmax_rows: shape mismatch");
+  for (int64_t r = 0; r < logits.rows; ++r) {
+    const float* x = logits.row<const float>(r);
+    int64_t best = 0;
+    for (int64_t i = 1; i < logits.cols; ++i)
+      if (x[i] > x[best]) best = i;
+    ids[r] = static_cast<int32_t>(best);
   }
 }
 

@@ -22,8 +22,9 @@ class CpuOps final : public Ops {
 
   OwnedTensor empty(int64_t rows, int64_t cols, DType dtype) override;
   void zero(const Tensor& t) override;
-  OwnedTensor place(const Tensor& host, std::shared_ptr<void> keep) override;
+  OwnedTensor place(const Tensor& host, std::shared_ptr<void> keep, Placement kind) override;
   void to_host(const Tensor& t, void* dst) override;
+  void from_host(const Tensor& t, const void* src) override;
 
   void embedding(const Tensor& out, std::span<const int32_t> ids, const Tensor& table) override;
   void layer_norm(const Tensor& out, const Tensor& in, const Tensor& w, const Tensor& b, float eps) override;
@@ -31,6 +32,7 @@ class CpuOps final : public Ops {
   void add(const Tensor& x, const Tensor& y) override;
   void silu_mul(const Tensor& out, const Tensor& gate, const Tensor& x) override;
   void gather_rows(const Tensor& out, const Tensor& in, std::span<const int32_t> rows) override;
+  void argmax_rows(const Tensor& logits, std::span<int32_t> ids) override;
 
   void mamba_conv(const Tensor& out, const Tensor& xs, const Tensor& w, const Tensor& b, const MambaStateRef& state,
                   std::span<const SeqChunk> chunks) override;

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# On a machine with an NVIDIA GPU: builds the CUDA backend, runs the GPU tests (also under
+# compute-sanitizer memcheck), the golden parity of the BF16 path, and the benchmarks of the
+# released model's shapes with dummy weights. Results go to OUT_DIR (logs, JSON, a summary).
+# Usage: scripts/gpu-check.sh OUT_DIR [quick]
+set -uo pipefail
+out=${1:?output dir}
+mode=${2:-full}
+mkdir -p "$out"
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+export PATH=/usr/local/cuda/bin:$PATH
+summary="$out/summary.txt"
+: >"$summary"
+note() { echo "$*" | tee -a "$summary"; }
+
+note "== $(date -u +%FT%TZ) $(git rev-parse --short HEAD 2>/dev/null || echo no-git) $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader)"
+nvcc --version | tail -1 | tee -a "$summary"
+
+cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DSAMBAY_CUDA=ON -DSAMBAY_BENCH=OFF >"$out/configure.log" 2>&1 ||
+  { note "configure failed"; tail -30 "$out/configure.log"; exit 1; }
+if ! cmake --build build-gpu -j "$(nproc)" >"$out/build.log" 2>&1; then
+  note "build failed"
+  grep -E "error" "$out/build.log" | head -40
+  exit 1
+fi
+note "build ok"
+
+run() {  # name, timeout seconds, command...
+  local name=$1 limit=$2
+  shift 2
+  local start=$SECONDS
+  timeout "$limit" "$@" >"$out/$name.log" 2>&1
+  local rc=$?
+  note "$(printf '%-28s rc=%-3s %4ss' "$name" "$rc" "$((SECONDS - start))")"
+  return $rc
+}
+
+run test_cuda_ops 300 build-gpu/tests/gpu/test_cuda_ops
+grep -E "FAILED|Failure|rel_error|Expected|Which" "$out/test_cuda_ops.log" | head -40 | tee -a "$summary"
+run test_golden_gpu 300 build-gpu/tests/gpu/test_golden_gpu
+grep -E "rel_rms|FAILED" "$out/test_golden_gpu.log" | tee -a "$summary"
+run test_golden_parity_cpu 300 build-gpu/tests/golden/test_golden_parity
+[[ "$mode" == quick ]] && exit 0
+
+run memcheck 400 compute-sanitizer --tool memcheck --leak-check full --error-exitcode 9 \
+  build-gpu/tests/gpu/test_golden_gpu
+grep -E "ERROR SUMMARY|LEAK SUMMARY" "$out/memcheck.log" | tee -a "$summary"
+
+bench() {  # name, args...
+  local name=$1
+  shift
+  run "bench-$name" 400 build-gpu/sambay bench --model models/phi4-mini-flash-reasoning --dummy --device cuda --json "$@"
+  tail -1 "$out/bench-$name.log" >"$out/bench-$name.json"
+  tail -1 "$out/bench-$name.log" | tee -a "$summary"
+}
+bench b1-p2k "--prompt-len" 2048 --gen-len 128 --batch 1
+bench b1-p32k --prompt-len 32768 --gen-len 64 --batch 1 --no-ceilings
+bench b16-p32k --prompt-len 32768 --gen-len 32 --batch 16 --no-ceilings
+run profile-b1-p2k 300 build-gpu/sambay bench --model models/phi4-mini-flash-reasoning --dummy --device cuda \
+  --prompt-len 2048 --gen-len 16 --batch 1 --no-ceilings --profile
+tail -25 "$out/profile-b1-p2k.log" | tee -a "$summary"

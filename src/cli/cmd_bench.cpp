@@ -1,0 +1,179 @@
+// sambay bench: the engine alone (no HTTP) on random prompts: prefill time and TFLOP/s, decode
+// tok/s per sequence and in aggregate with achieved GB/s, peak device memory, against the
+// device's ceilings measured in the same run.
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <random>
+
+#include "commands.h"
+#include "common.h"
+#include "sambay/base/error.h"
+#include "sambay/base/timer.h"
+#include "sambay/model/cost_model.h"
+#ifdef SAMBAY_HAVE_CUDA
+#include "sambay/ops/cuda/cuda_ceilings.h"
+#include "sambay/ops/cuda/cuda_ops.h"
+#endif
+
+namespace sambay::cli {
+namespace {
+
+struct Options {
+  ModelOptions model;
+  int64_t prompt_len = 512;
+  int gen_len = 64;
+  int batch = 1;
+  int64_t prefill_chunk = 16384;
+  bool json = false;
+  bool measure_ceilings = true;
+};
+
+struct Ceilings {
+  std::string device = "cpu";
+  double bytes_per_s = 0, flops_per_s = 0;
+};
+
+Ceilings ceilings_of(Ops& ops, bool measure) {
+  Ceilings c;
+#ifdef SAMBAY_HAVE_CUDA
+  if (auto* cuda = dynamic_cast<CudaOps*>(&ops)) {
+    c.device = cuda->properties().name;
+    if (measure) {
+      const DeviceCeilings d = measure_device_ceilings(*cuda);
+      c.bytes_per_s = d.copy_bytes_per_s;
+      c.flops_per_s = d.gemm_flops_per_s;
+    }
+  }
+#endif
+  return c;
+}
+
+size_t device_bytes(Ops& ops) {
+#ifdef SAMBAY_HAVE_CUDA
+  if (auto* cuda = dynamic_cast<CudaOps*>(&ops)) return cuda->device_bytes_in_use();
+#endif
+  return peak_rss_bytes();
+}
+
+void run(const Options& o) {
+  LoadedModel lm = load_model(o.model);
+  SambaModel& model = *lm.model;
+  Ops& ops = *lm.ops;
+  const SambaConfig& cfg = model.config();
+  const Ceilings ceil = ceilings_of(*lm.backend, o.measure_ceilings);
+
+  StateCache cache = model.make_cache({o.batch, o.prompt_len + o.gen_len + 8, 16, 0});
+  std::mt19937_64 rng(o.model.seed + 1);
+  std::uniform_int_distribution<int32_t> token(0, static_cast<int32_t>(cfg.vocab_size) - 1);
+  std::vector<int32_t> next(o.batch);
+
+  // Warm-up: kernels, cuBLAS heuristics, allocator pool.
+  {
+    const int slot = cache.acquire();
+    std::vector<int32_t> warm(std::min<int64_t>(o.prompt_len, 256));
+    for (auto& t : warm) t = token(rng);
+    StepBatch b;
+    b.add(slot, warm, false);
+    ops.argmax_rows(*model.forward(b, cache), std::span(next).first(1));
+    for (int i = 0; i < 3; ++i) {
+      StepBatch d;
+      d.add(slot, std::span(next).first(1), false);
+      ops.argmax_rows(*model.forward(d, cache), std::span(next).first(1));
+    }
+    cache.release(slot);
+  }
+  if (lm.profiler) lm.profiler->reset();
+
+  // Prefill, one sequence at a time, in chunks of at most prefill_chunk tokens.
+  std::vector<int> slots;
+  double prefill_s = 0;
+  size_t peak = 0;
+  for (int b = 0; b < o.batch; ++b) {
+    slots.push_back(cache.acquire());
+    std::vector<int32_t> prompt(o.prompt_len);
+    for (auto& t : prompt) t = token(rng);
+    ops.synchronize();
+    Timer t;
+    for (int64_t p0 = 0; p0 < o.prompt_len; p0 += o.prefill_chunk) {
+      StepBatch chunk;
+      chunk.add(slots.back(), std::span(prompt).subspan(p0, std::min(o.prefill_chunk, o.prompt_len - p0)), false);
+      OwnedTensor logits = model.forward(chunk, cache);
+      if (p0 + o.prefill_chunk >= o.prompt_len) ops.argmax_rows(*logits, std::span(next).subspan(b, 1));
+    }
+    prefill_s += t.seconds();
+    peak = std::max(peak, device_bytes(*lm.backend));
+  }
+  const double prefill_per_seq = prefill_s / o.batch;
+  const double flops = prefill_flops(cfg, model.layer_table(), o.prompt_len, false);
+
+  // Decode: every sequence one token per step, greedy on the device.
+  ops.synchronize();
+  Timer t;
+  for (int step = 0; step < o.gen_len; ++step) {
+    StepBatch d;
+    for (int b = 0; b < o.batch; ++b) d.add(slots[b], std::span(next).subspan(b, 1), false);
+    ops.argmax_rows(*model.forward(d, cache), next);
+  }
+  const double decode_s = t.seconds();
+  peak = std::max(peak, device_bytes(*lm.backend));
+  const double per_seq_tps = o.gen_len / decode_s;
+  const double mean_context = o.prompt_len + o.gen_len / 2.0;
+  const int kv_bytes = static_cast<int>(dtype_size(ops.activation_dtype()));
+  const double bytes_step =
+      decode_bytes_per_step(cfg, model.layer_table(), model.weight_bytes(), o.batch, mean_context, kv_bytes);
+  const double decode_bw = bytes_step * o.gen_len / decode_s;
+  const double prefill_flops_s = flops / prefill_per_seq;
+  // The floor a perfect implementation would reach: every byte once at the measured bandwidth.
+  const double floor_tps = ceil.bytes_per_s > 0 ? ceil.bytes_per_s / bytes_step : 0;
+
+  if (lm.profiler) fmt::print(stderr, "{}", lm.profiler->report());
+  nlohmann::json j = {{"device", ceil.device},
+                      {"prompt_len", o.prompt_len},
+                      {"gen_len", o.gen_len},
+                      {"batch", o.batch},
+                      {"prefill_seconds_per_sequence", prefill_per_seq},
+                      {"prefill_tokens_per_second", o.prompt_len / prefill_per_seq},
+                      {"prefill_tflops", prefill_flops_s / 1e12},
+                      {"decode_tokens_per_second_per_sequence", per_seq_tps},
+                      {"decode_tokens_per_second", per_seq_tps * o.batch},
+                      {"decode_gb_per_second", decode_bw / 1e9},
+                      {"decode_bytes_per_step", bytes_step},
+                      {"decode_floor_tokens_per_second_per_sequence", floor_tps},
+                      {"ceiling_copy_gb_per_second", ceil.bytes_per_s / 1e9},
+                      {"ceiling_gemm_tflops", ceil.flops_per_s / 1e12},
+                      {"peak_device_bytes", peak},
+                      {"weight_bytes", model.weight_bytes()}};
+  if (o.json) {
+    fmt::print("{}\n", j.dump());
+    return;
+  }
+  auto pct = [](double x, double c) { return c > 0 ? fmt::format(" ({:.0f}% of {:.0f})", 100 * x / c, c) : std::string(); };
+  fmt::print("device            {}\n", ceil.device);
+  fmt::print("shape             batch {} x prompt {} + {} generated\n", o.batch, o.prompt_len, o.gen_len);
+  fmt::print("prefill           {:.2f} ms per sequence, {:.0f} tok/s, {:.1f} TFLOP/s{}\n", prefill_per_seq * 1e3,
+             o.prompt_len / prefill_per_seq, prefill_flops_s / 1e12, pct(prefill_flops_s / 1e12, ceil.flops_per_s / 1e12));
+  fmt::print("decode            {:.1f} tok/s per sequence, {:.1f} tok/s in aggregate\n", per_seq_tps, per_seq_tps * o.batch);
+  fmt::print("decode bandwidth  {:.0f} GB/s{}; floor {:.1f} tok/s per sequence\n", decode_bw / 1e9,
+             pct(decode_bw / 1e9, ceil.bytes_per_s / 1e9), floor_tps);
+  fmt::print("peak memory       {:.2f} GB\n", peak / 1e9);
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app) {
+  auto opts = std::make_shared<Options>();
+  CLI::App* cmd = app.add_subcommand("bench", "benchmark prefill and decode of the engine alone (no HTTP)");
+  add_model_options(*cmd, opts->model);
+  cmd->add_option("--prompt-len", opts->prompt_len, "prompt tokens per sequence")->check(CLI::PositiveNumber);
+  cmd->add_option("--gen-len", opts->gen_len, "generated tokens per sequence")->check(CLI::PositiveNumber);
+  cmd->add_option("--batch", opts->batch, "sequences decoding together")->check(CLI::PositiveNumber);
+  cmd->add_option("--prefill-chunk", opts->prefill_chunk, "largest prefill step in tokens")->check(CLI::PositiveNumber);
+  cmd->add_flag("!--no-ceilings", opts->measure_ceilings, "skip measuring the device's bandwidth and GEMM ceilings");
+  cmd->add_flag("--json", opts->json, "print one JSON object");
+  cmd->callback([opts] { run(*opts); });
+}
+
+}  // namespace sambay::cli

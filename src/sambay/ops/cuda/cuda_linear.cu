@@ -1,0 +1,156 @@
+// out = in · wᵀ (+ bias) with BF16 operands and float32 accumulation.
+//
+// Up to 8 input rows (decode) a GEMV kernel streams the weights once with 16-byte loads: the cost is
+// the weight bytes. Matrices with few output rows (Mamba x_proj: 192 rows) give each row a whole
+// block, so the grid still fills the GPU. Above 8 input rows cuBLAS runs the GEMM on tensor cores.
+#include "sambay/ops/cuda/cuda_check.h"
+#include "sambay/ops/cuda/cuda_kernels.cuh"
+#include "sambay/ops/cuda/cuda_ops.h"
+
+namespace sambay {
+namespace cuda {
+namespace {
+
+constexpr int kGemvMaxRows = 8;
+constexpr int kGemvThreads = 256;  // 8 warps
+
+// WPR warps cooperate on one output row (1: eight rows per block; 8: one row per block).
+template <int TT, int WPR, bool VEC, class Out>
+__global__ void __launch_bounds__(kGemvThreads) gemv_kernel(Out* out, int64_t out_stride, const bf16* x,
+                                                            int64_t x_stride, const bf16* w, int64_t w_stride,
+                                                            const float* bias, int T, int N, int K) {
+  constexpr int kRowsPerBlock = 8 / WPR;
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const int row = blockIdx.x * kRowsPerBlock + warp / WPR;
+  const int part = warp % WPR;
+  float acc[TT];
+#pragma unroll
+  for (int t = 0; t < TT; ++t) acc[t] = 0.0f;
+
+  if (row < N) {
+    const bf16* wr = w + static_cast<int64_t>(row) * w_stride;
+    if constexpr (VEC) {
+      const int groups = K / 8;
+#pragma unroll 4
+      for (int g = part * 32 + lane; g < groups; g += 32 * WPR) {
+        float wf[8];
+        load8(wr + g * 8, wf);
+#pragma unroll
+        for (int t = 0; t < TT; ++t) {
+          if (t < T) {
+            float xf[8];
+            load8(x + t * x_stride + g * 8, xf);
+#pragma unroll
+            for (int i = 0; i < 8; ++i) acc[t] = fmaf(wf[i], xf[i], acc[t]);
+          }
+        }
+      }
+    } else {
+      for (int k = part * 32 + lane; k < K; k += 32 * WPR) {
+        const float wk = to_float(wr[k]);
+#pragma unroll
+        for (int t = 0; t < TT; ++t)
+          if (t < T) acc[t] = fmaf(wk, to_float(x[t * x_stride + k]), acc[t]);
+      }
+    }
+  }
+#pragma unroll
+  for (int t = 0; t < TT; ++t) acc[t] = warp_sum(acc[t]);
+  if constexpr (WPR > 1) {
+    __shared__ float partial[8][TT];
+    if (lane == 0)
+#pragma unroll
+      for (int t = 0; t < TT; ++t) partial[warp][t] = acc[t];
+    __syncthreads();
+    if (part != 0) return;
+#pragma unroll
+    for (int t = 0; t < TT; ++t) {
+      acc[t] = 0.0f;
+      for (int p = 0; p < WPR; ++p) acc[t] += partial[warp + p][t];
+    }
+  }
+  if (lane == 0 && row < N) {
+    const float b = bias ? bias[row] : 0.0f;
+#pragma unroll
+    for (int t = 0; t < TT; ++t)
+      if (t < T) out[t * out_stride + row] = from_float<Out>(acc[t] + b);
+  }
+}
+
+template <class Out>
+__global__ void add_bias_kernel(Out* out, int64_t out_stride, const float* bias, int rows, int cols) {
+  const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  if (i >= static_cast<int64_t>(rows) * cols) return;
+  const int64_t r = i / cols, c = i % cols;
+  Out* p = out + r * out_stride + c;
+  *p = from_float<Out>(to_float(*p) + bias[c]);
+}
+
+template <int TT, int WPR, bool VEC, class Out>
+void launch_gemv(cudaStream_t s, const Tensor& out, const Tensor& in, const Tensor& w, const float* bias) {
+  const int N = static_cast<int>(w.rows);
+  const unsigned blocks = blocks_for(N, 8 / WPR);
+  gemv_kernel<TT, WPR, VEC, Out><<<blocks, kGemvThreads, 0, s>>>(out.ptr<Out>(), out.stride, in.ptr<const bf16>(),
+                                                                 in.stride, w.ptr<const bf16>(), w.stride, bias,
+                                                                 static_cast<int>(in.rows), N, static_cast<int>(w.cols));
+}
+
+template <int TT, class Out>
+void gemv_dispatch(cudaStream_t s, const Tensor& out, const Tensor& in, const Tensor& w, const float* bias,
+                   int sms) {
+  const bool vec = w.cols % 8 == 0 && w.stride % 8 == 0 && in.stride % 8 == 0 &&
+                   reinterpret_cast<uintptr_t>(w.data) % 16 == 0 && reinterpret_cast<uintptr_t>(in.data) % 16 == 0;
+  const bool few_rows = w.rows < 8 * 2 * sms;  // too few blocks at 8 rows per block
+  if (vec && few_rows) return launch_gemv<TT, 8, true, Out>(s, out, in, w, bias);
+  if (vec) return launch_gemv<TT, 1, true, Out>(s, out, in, w, bias);
+  if (few_rows) return launch_gemv<TT, 8, false, Out>(s, out, in, w, bias);
+  launch_gemv<TT, 1, false, Out>(s, out, in, w, bias);
+}
+
+template <class Out>
+void gemv(cudaStream_t s, const Tensor& out, const Tensor& in, const Tensor& w, const float* bias, int sms) {
+  if (in.rows == 1) return gemv_dispatch<1, Out>(s, out, in, w, bias, sms);
+  if (in.rows == 2) return gemv_dispatch<2, Out>(s, out, in, w, bias, sms);
+  if (in.rows <= 4) return gemv_dispatch<4, Out>(s, out, in, w, bias, sms);
+  gemv_dispatch<8, Out>(s, out, in, w, bias, sms);
+}
+
+}  // namespace
+}  // namespace cuda
+
+using namespace cuda;
+
+void CudaOps::linear(const Tensor& out, const Tensor& in, const Tensor& w, const Tensor* bias) {
+  SAMBAY_CUDA_REQUIRE(in.cols == w.cols && out.rows == in.rows && out.cols == w.rows, "linear: shape mismatch");
+  SAMBAY_CUDA_REQUIRE(in.dtype == DType::BF16 && w.dtype == DType::BF16, "linear: operands must be BF16");
+  SAMBAY_CUDA_REQUIRE(out.dtype == DType::BF16 || out.dtype == DType::F32, "linear: output must be BF16 or F32");
+  SAMBAY_CUDA_REQUIRE(!bias || (bias->dtype == DType::F32 && bias->cols == w.rows), "linear: bad bias");
+  if (in.rows == 0 || w.rows == 0) return;
+  const float* b = bias ? bias->ptr<const float>() : nullptr;
+  if (in.rows <= kGemvMaxRows) {
+    if (out.dtype == DType::BF16) gemv<bf16>(stream_, out, in, w, b, props_.multiProcessorCount);
+    else gemv<float>(stream_, out, in, w, b, props_.multiProcessorCount);
+    SAMBAY_CUDA_LAUNCHED();
+    return;
+  }
+  // Row-major out[T, N] = in[T, K] · w[N, K]ᵀ is column-major outᵀ[N, T] = w · inᵀ.
+  const float one = 1.0f, zero = 0.0f;
+  const cudaDataType out_type = out.dtype == DType::BF16 ? CUDA_R_16BF : CUDA_R_32F;
+  SAMBAY_CUBLAS_CHECK(cublasGemmEx(cublas_, CUBLAS_OP_T, CUBLAS_OP_N, static_cast<int>(w.rows),
+                                   static_cast<int>(in.rows), static_cast<int>(w.cols), &one, w.data, CUDA_R_16BF,
+                                   static_cast<int>(w.stride), in.data, CUDA_R_16BF, static_cast<int>(in.stride),
+                                   &zero, out.data, out_type, static_cast<int>(out.stride), CUBLAS_COMPUTE_32F,
+                                   CUBLAS_GEMM_DEFAULT));
+  if (b) {
+    const int64_t n = out.numel();
+    if (out.dtype == DType::BF16)
+      add_bias_kernel<<<blocks_for(n, 256), 256, 0, stream_>>>(out.ptr<bf16>(), out.stride, b,
+                                                               static_cast<int>(out.rows), static_cast<int>(out.cols));
+    else
+      add_bias_kernel<<<blocks_for(n, 256), 256, 0, stream_>>>(out.ptr<float>(), out.stride, b,
+                                                               static_cast<int>(out.rows), static_cast<int>(out.cols));
+    SAMBAY_CUDA_LAUNCHED();
+  }
+}
+
+}  // namespace sambay

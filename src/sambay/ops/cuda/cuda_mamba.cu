@@ -1,0 +1,268 @@
+// Mamba-1 token mixing on the GPU: causal depthwise conv and selective scan, one thread per
+// (sequence, channel), each continuing from and updating that sequence's float32 state.
+//
+// Prefill of long chunks scans in parallel over time segments: pass 1 scans every segment from a
+// zero state and records its end state and total decay; pass 2 carries the true start state across
+// segments (a short sequential loop per channel); pass 3 rescans each segment from its true start
+// state and writes the outputs. Decode (one token) and short chunks use one sequential pass.
+#include "sambay/ops/cuda/cuda_check.h"
+#include "sambay/ops/cuda/cuda_kernels.cuh"
+#include "sambay/ops/cuda/cuda_ops.h"
+
+namespace sambay {
+namespace cuda {
+namespace {
+
+constexpr int kMaxConv = 8;
+constexpr int kThreads = 128;
+constexpr int kSegment = 128;  // tokens per parallel scan segment
+
+__global__ void conv_kernel(bf16* out, int64_t out_stride, const bf16* xs, int64_t xs_stride, const float* w,
+                            const float* b, float* state, int64_t state_stride, const SeqChunk* chunks, int E,
+                            int Kc) {
+  const SeqChunk c = chunks[blockIdx.y];
+  const int e = blockIdx.x * blockDim.x + threadIdx.x;
+  if (e >= E) return;
+  const int H = Kc - 1;
+  float* st = state + c.slot * state_stride + static_cast<int64_t>(e) * H;
+  float hist[kMaxConv - 1], wk[kMaxConv];
+#pragma unroll
+  for (int j = 0; j < kMaxConv - 1; ++j) hist[j] = j < H ? st[j] : 0.0f;
+#pragma unroll
+  for (int k = 0; k < kMaxConv; ++k) wk[k] = k < Kc ? w[e * Kc + k] : 0.0f;
+  const float bias = b[e];
+  for (int t = 0; t < c.len; ++t) {
+    const int64_t r = c.row0 + t;
+    const float x = to_float(xs[r * xs_stride + e]);
+    float acc = bias;
+#pragma unroll
+    for (int j = 0; j < kMaxConv - 1; ++j)
+      if (j < H) acc = fmaf(wk[j], hist[j], acc);
+    acc = fmaf(wk[H], x, acc);
+    out[r * out_stride + e] = from_float<bf16>(silu(acc));
+#pragma unroll
+    for (int j = 0; j < kMaxConv - 2; ++j)
+      if (j + 1 < H) hist[j] = hist[j + 1];
+    if (H > 0) {
+#pragma unroll
+      for (int j = 0; j < kMaxConv - 1; ++j)
+        if (j == H - 1) hist[j] = x;
+    }
+  }
+#pragma unroll
+  for (int j = 0; j < kMaxConv - 1; ++j)
+    if (j < H) st[j] = hist[j];
+}
+
+struct ScanArgs {
+  bf16* y;
+  int64_t y_stride;
+  const bf16 *x, *dt, *B, *C, *z;
+  int64_t x_stride, dt_stride, B_stride, C_stride, z_stride;
+  const float *A, *D, *dt_bias;
+  float* state;
+  int64_t state_stride;
+  const SeqChunk* chunks;
+  int E;
+  // Parallel segments: per (chunk, segment, channel) end state and decay, [segments, E, N] floats.
+  float* seg_state;
+  float* seg_decay;
+  int segments_per_chunk;
+};
+
+// Scans tokens [t0, t1) of chunk c for channel e from state s (in registers), optionally writing y.
+template <int N>
+__device__ __forceinline__ void scan_range(const ScanArgs& a, const SeqChunk& c, int e, int t0, int t1, float* s,
+                                           float* decay, bool write_y) {
+  float A[N];
+#pragma unroll
+  for (int n = 0; n < N; ++n) A[n] = a.A[static_cast<int64_t>(e) * N + n];
+  const float D = a.D[e], bias = a.dt_bias[e];
+  float dsum = 0.0f;
+  for (int t = t0; t < t1; ++t) {
+    const int64_t r = c.row0 + t;
+    const float delta = softplus(to_float(a.dt[r * a.dt_stride + e]) + bias);
+    const float xv = to_float(a.x[r * a.x_stride + e]);
+    const bf16* Br = a.B + r * a.B_stride;
+    const bf16* Cr = a.C + r * a.C_stride;
+    float acc = 0.0f;
+#pragma unroll
+    for (int n = 0; n < N; ++n) {
+      s[n] = expf(delta * A[n]) * s[n] + delta * xv * to_float(Br[n]);
+      acc = fmaf(s[n], to_float(Cr[n]), acc);
+    }
+    dsum += delta;
+    if (write_y) {
+      float out = acc + D * xv;
+      if (a.z) out *= silu(to_float(a.z[r * a.z_stride + e]));
+      a.y[r * a.y_stride + e] = from_float<bf16>(out);
+    }
+  }
+  if (decay) {
+#pragma unroll
+    for (int n = 0; n < N; ++n) decay[n] = expf(dsum * A[n]);  // prod_t exp(delta_t A) = exp(A sum_t delta_t)
+  }
+}
+
+// One sequential pass per (chunk, channel).
+template <int N>
+__global__ void scan_kernel(ScanArgs a) {
+  const SeqChunk c = a.chunks[blockIdx.y];
+  const int e = blockIdx.x * blockDim.x + threadIdx.x;
+  if (e >= a.E) return;
+  float* st = a.state + c.slot * a.state_stride + static_cast<int64_t>(e) * N;
+  float s[N];
+#pragma unroll
+  for (int n = 0; n < N; ++n) s[n] = st[n];
+  scan_range<N>(a, c, e, 0, c.len, s, nullptr, true);
+#pragma unroll
+  for (int n = 0; n < N; ++n) st[n] = s[n];
+}
+
+// Pass 1: every segment from a zero state (grid.z = segment).
+template <int N>
+__global__ void scan_segments_kernel(ScanArgs a) {
+  const SeqChunk c = a.chunks[blockIdx.y];
+  const int e = blockIdx.x * blockDim.x + threadIdx.x;
+  const int seg = blockIdx.z;
+  const int t0 = seg * kSegment, t1 = min(c.len, t0 + kSegment);
+  if (e >= a.E || t0 >= c.len) return;
+  float s[N], decay[N];
+#pragma unroll
+  for (int n = 0; n < N; ++n) s[n] = 0.0f;
+  scan_range<N>(a, c, e, t0, t1, s, decay, false);
+  const int64_t base = ((static_cast<int64_t>(blockIdx.y) * a.segments_per_chunk + seg) * a.E + e) * N;
+#pragma unroll
+  for (int n = 0; n < N; ++n) {
+    a.seg_state[base + n] = s[n];
+    a.seg_decay[base + n] = decay[n];
+  }
+}
+
+// Pass 2: start state of each segment = decay(prev) * start(prev) + end(prev); the last one is the
+// sequence's new state. seg_state[seg] is replaced by the start state of segment seg.
+template <int N>
+__global__ void scan_carry_kernel(ScanArgs a) {
+  const SeqChunk c = a.chunks[blockIdx.y];
+  const int e = blockIdx.x * blockDim.x + threadIdx.x;
+  if (e >= a.E) return;
+  float* st = a.state + c.slot * a.state_stride + static_cast<int64_t>(e) * N;
+  float s[N];
+#pragma unroll
+  for (int n = 0; n < N; ++n) s[n] = st[n];
+  const int segments = (c.len + kSegment - 1) / kSegment;
+  for (int seg = 0; seg < segments; ++seg) {
+    const int64_t base = ((static_cast<int64_t>(blockIdx.y) * a.segments_per_chunk + seg) * a.E + e) * N;
+#pragma unroll
+    for (int n = 0; n < N; ++n) {
+      const float end = a.seg_state[base + n];
+      a.seg_state[base + n] = s[n];
+      s[n] = a.seg_decay[base + n] * s[n] + end;
+    }
+  }
+#pragma unroll
+  for (int n = 0; n < N; ++n) st[n] = s[n];
+}
+
+// Pass 3: rescan each segment from its true start state, writing y.
+template <int N>
+__global__ void scan_output_kernel(ScanArgs a) {
+  const SeqChunk c = a.chunks[blockIdx.y];
+  const int e = blockIdx.x * blockDim.x + threadIdx.x;
+  const int seg = blockIdx.z;
+  const int t0 = seg * kSegment, t1 = min(c.len, t0 + kSegment);
+  if (e >= a.E || t0 >= c.len) return;
+  const int64_t base = ((static_cast<int64_t>(blockIdx.y) * a.segments_per_chunk + seg) * a.E + e) * N;
+  float s[N];
+#pragma unroll
+  for (int n = 0; n < N; ++n) s[n] = a.seg_state[base + n];
+  scan_range<N>(a, c, e, t0, t1, s, nullptr, true);
+}
+
+template <int N>
+void launch_scan(CudaOps& ops, ScanArgs a, int chunks, int max_len) {
+  const dim3 grid(blocks_for(a.E, kThreads), chunks);
+  cudaStream_t s = ops.stream();
+  const int segments = (max_len + kSegment - 1) / kSegment;
+  // Parallel segments pay off when one pass would leave most of the GPU idle.
+  const bool parallel = segments >= 4 && static_cast<int64_t>(grid.x) * chunks < 4 * ops.properties().multiProcessorCount;
+  if (!parallel) {
+    scan_kernel<N><<<grid, kThreads, 0, s>>>(a);
+    SAMBAY_CUDA_LAUNCHED();
+    return;
+  }
+  const int64_t floats = static_cast<int64_t>(chunks) * segments * a.E * N;
+  OwnedTensor seg_state = ops.empty(1, floats, DType::F32), seg_decay = ops.empty(1, floats, DType::F32);
+  a.seg_state = seg_state->ptr<float>();
+  a.seg_decay = seg_decay->ptr<float>();
+  a.segments_per_chunk = segments;
+  const dim3 seg_grid(grid.x, chunks, segments);
+  scan_segments_kernel<N><<<seg_grid, kThreads, 0, s>>>(a);
+  SAMBAY_CUDA_LAUNCHED();
+  scan_carry_kernel<N><<<grid, kThreads, 0, s>>>(a);
+  SAMBAY_CUDA_LAUNCHED();
+  scan_output_kernel<N><<<seg_grid, kThreads, 0, s>>>(a);
+  SAMBAY_CUDA_LAUNCHED();
+}
+
+}  // namespace
+}  // namespace cuda
+
+using namespace cuda;
+
+void CudaOps::mamba_conv(const Tensor& out, const Tensor& xs, const Tensor& w, const Tensor& b,
+                         const MambaStateRef& state, std::span<const SeqChunk> chunks) {
+  const int E = static_cast<int>(xs.cols), Kc = static_cast<int>(state.d_conv);
+  SAMBAY_CUDA_REQUIRE(Kc >= 1 && Kc <= kMaxConv, "mamba_conv: d_conv must be 1..8 on CUDA");
+  SAMBAY_CUDA_REQUIRE(out.dtype == DType::BF16 && xs.dtype == DType::BF16 && w.cols == Kc, "mamba_conv: bad operands");
+  if (chunks.empty()) return;
+  const dim3 grid(blocks_for(E, kThreads), static_cast<unsigned>(chunks.size()));
+  conv_kernel<<<grid, kThreads, 0, stream_>>>(out.ptr<bf16>(), out.stride, xs.ptr<const bf16>(), xs.stride,
+                                              w.ptr<const float>(), b.ptr<const float>(), state.conv.ptr<float>(),
+                                              state.conv.stride, device_chunks(chunks), E, Kc);
+  SAMBAY_CUDA_LAUNCHED();
+}
+
+void CudaOps::mamba_scan(const Tensor& y, const Tensor& x, const Tensor& dt, const Tensor& A, const Tensor& B,
+                         const Tensor& C, const Tensor& D, const Tensor& dt_bias, const Tensor* z,
+                         const MambaStateRef& state, std::span<const SeqChunk> chunks) {
+  SAMBAY_CUDA_REQUIRE(y.dtype == DType::BF16 && x.dtype == DType::BF16 && dt.dtype == DType::BF16 &&
+                          B.dtype == DType::BF16 && C.dtype == DType::BF16 && A.dtype == DType::F32,
+                      "mamba_scan: bad operand dtypes");
+  if (chunks.empty()) return;
+  ScanArgs a{};
+  a.y = y.ptr<bf16>();
+  a.y_stride = y.stride;
+  a.x = x.ptr<const bf16>();
+  a.x_stride = x.stride;
+  a.dt = dt.ptr<const bf16>();
+  a.dt_stride = dt.stride;
+  a.B = B.ptr<const bf16>();
+  a.B_stride = B.stride;
+  a.C = C.ptr<const bf16>();
+  a.C_stride = C.stride;
+  a.z = z ? z->ptr<const bf16>() : nullptr;
+  a.z_stride = z ? z->stride : 0;
+  a.A = A.ptr<const float>();
+  a.D = D.ptr<const float>();
+  a.dt_bias = dt_bias.ptr<const float>();
+  a.state = state.ssm.ptr<float>();
+  a.state_stride = state.ssm.stride;
+  a.chunks = device_chunks(chunks);
+  a.E = static_cast<int>(x.cols);
+  int max_len = 0;
+  for (const SeqChunk& c : chunks) max_len = std::max(max_len, c.len);
+  const int n = static_cast<int>(chunks.size());
+  switch (state.d_state) {
+    case 1: return launch_scan<1>(*this, a, n, max_len);
+    case 2: return launch_scan<2>(*this, a, n, max_len);
+    case 4: return launch_scan<4>(*this, a, n, max_len);
+    case 8: return launch_scan<8>(*this, a, n, max_len);
+    case 16: return launch_scan<16>(*this, a, n, max_len);
+    case 32: return launch_scan<32>(*this, a, n, max_len);
+    case 64: return launch_scan<64>(*this, a, n, max_len);
+    default: SAMBAY_CUDA_REQUIRE(false, "mamba_scan: d_state must be 1, 2, 4, 8, 16, 32 or 64 on CUDA");
+  }
+}
+
+}  // namespace sambay

@@ -1,0 +1,326 @@
+// The CUDA backend's plumbing (device, stream, memory, copies) and its element-wise ops.
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "sambay/base/half.h"
+#include "sambay/ops/cuda/cuda_check.h"
+#include "sambay/ops/cuda/cuda_kernels.cuh"
+#include "sambay/ops/cuda/cuda_ops.h"
+
+namespace sambay {
+namespace cuda {
+namespace {
+
+template <class In>
+__global__ void embedding_kernel(float* out, int64_t out_stride, const int32_t* ids, const In* table,
+                                 int64_t table_stride, int cols) {
+  const int row = blockIdx.x;
+  const In* src = table + static_cast<int64_t>(ids[row]) * table_stride;
+  for (int i = threadIdx.x; i < cols; i += blockDim.x) out[row * out_stride + i] = to_float(src[i]);
+}
+
+// One block per row: mean, then variance of the deviations, then the normalised output.
+template <class Out>
+__global__ void layer_norm_kernel(Out* out, int64_t out_stride, const float* in, int64_t in_stride, const float* w,
+                                  const float* b, int cols, float eps) {
+  __shared__ float partial[32];
+  const float* x = in + blockIdx.x * in_stride;
+  auto block_sum = [&](float v) {
+    v = warp_sum(v);
+    if ((threadIdx.x & 31) == 0) partial[threadIdx.x >> 5] = v;
+    __syncthreads();
+    float total = 0;
+    for (int i = 0; i < static_cast<int>(blockDim.x >> 5); ++i) total += partial[i];
+    __syncthreads();
+    return total;
+  };
+  float s = 0;
+  for (int i = threadIdx.x; i < cols; i += blockDim.x) s += x[i];
+  const float mean = block_sum(s) / cols;
+  float v = 0;
+  for (int i = threadIdx.x; i < cols; i += blockDim.x) v += (x[i] - mean) * (x[i] - mean);
+  const float rstd = rsqrtf(block_sum(v) / cols + eps);
+  Out* y = out + blockIdx.x * out_stride;
+  for (int i = threadIdx.x; i < cols; i += blockDim.x) y[i] = from_float<Out>((x[i] - mean) * rstd * w[i] + b[i]);
+}
+
+template <class Y>
+__global__ void add_kernel(float* x, int64_t x_stride, const Y* y, int64_t y_stride, int rows, int cols) {
+  const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  if (i >= static_cast<int64_t>(rows) * cols) return;
+  const int64_t r = i / cols, c = i % cols;
+  x[r * x_stride + c] += to_float(y[r * y_stride + c]);
+}
+
+__global__ void silu_mul_kernel(bf16* out, int64_t out_stride, const bf16* g, int64_t g_stride, const bf16* x,
+                                int64_t x_stride, int rows, int cols) {
+  const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  if (i >= static_cast<int64_t>(rows) * cols) return;
+  const int64_t r = i / cols, c = i % cols;
+  out[r * out_stride + c] = from_float<bf16>(silu(to_float(g[r * g_stride + c])) * to_float(x[r * x_stride + c]));
+}
+
+__global__ void gather_rows_kernel(char* out, int64_t out_stride_bytes, const char* in, int64_t in_stride_bytes,
+                                   const int32_t* rows, int row_bytes) {
+  const char* src = in + rows[blockIdx.x] * in_stride_bytes;
+  char* dst = out + blockIdx.x * out_stride_bytes;
+  for (int i = threadIdx.x; i < row_bytes; i += blockDim.x) dst[i] = src[i];
+}
+
+// One block per row: each thread keeps its best (value, index), then a block-wide reduction.
+__global__ void argmax_kernel(int32_t* ids, const float* logits, int64_t stride, int cols) {
+  const float* x = logits + blockIdx.x * stride;
+  float best = -INFINITY;
+  int idx = 0x7fffffff;
+  for (int i = threadIdx.x; i < cols; i += blockDim.x)
+    if (x[i] > best || (x[i] == best && i < idx)) {
+      best = x[i];
+      idx = i;
+    }
+  for (int o = 16; o > 0; o >>= 1) {
+    const float ob = __shfl_xor_sync(0xffffffffu, best, o);
+    const int oi = __shfl_xor_sync(0xffffffffu, idx, o);
+    if (ob > best || (ob == best && oi < idx)) {
+      best = ob;
+      idx = oi;
+    }
+  }
+  __shared__ float sb[32];
+  __shared__ int si[32];
+  if ((threadIdx.x & 31) == 0) {
+    sb[threadIdx.x >> 5] = best;
+    si[threadIdx.x >> 5] = idx;
+  }
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    for (int w = 1; w < static_cast<int>(blockDim.x >> 5); ++w)
+      if (sb[w] > best || (sb[w] == best && si[w] < idx)) {
+        best = sb[w];
+        idx = si[w];
+      }
+    ids[blockIdx.x] = idx == 0x7fffffff ? 0 : idx;
+  }
+}
+
+bool probe_device() {
+  int n = 0;
+  // Without a driver this returns cudaErrorInsufficientDriver (not cudaErrorNoDevice): any error
+  // means no usable device.
+  if (cudaGetDeviceCount(&n) != cudaSuccess || n == 0) {
+    cudaGetLastError();
+    return false;
+  }
+  cudaFuncAttributes attr{};
+  if (cudaFuncGetAttributes(&attr, silu_mul_kernel) != cudaSuccess) {  // kernels built for this GPU?
+    cudaGetLastError();
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+}  // namespace cuda
+
+using namespace cuda;
+
+bool cuda_device_usable() {
+  static const bool usable = probe_device();
+  return usable;
+}
+
+CudaOps::CudaOps(int device) : device_(device) {
+  SAMBAY_CUDA_REQUIRE(cuda_device_usable(), "no usable CUDA device");
+  SAMBAY_CUDA_CHECK(cudaSetDevice(device_));
+  SAMBAY_CUDA_CHECK(cudaGetDeviceProperties(&props_, device_));
+  SAMBAY_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+  // Keep freed activation memory in the pool instead of returning it to the driver every sync.
+  cudaMemPool_t pool;
+  SAMBAY_CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, device_));
+  uint64_t threshold = UINT64_MAX;
+  SAMBAY_CUDA_CHECK(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &threshold));
+  SAMBAY_CUBLAS_CHECK(cublasCreate(&cublas_));
+  SAMBAY_CUBLAS_CHECK(cublasSetStream(cublas_, stream_));
+  // A fixed workspace: cuBLAS then never allocates during a step (needed for graph capture).
+  constexpr size_t kWorkspace = size_t{32} << 20;
+  SAMBAY_CUDA_CHECK(cudaMalloc(&cublas_workspace_, kWorkspace));
+  SAMBAY_CUBLAS_CHECK(cublasSetWorkspace(cublas_, cublas_workspace_, kWorkspace));
+}
+
+CudaOps::~CudaOps() {
+  chunks_device_ = {};
+  if (stream_) cudaStreamSynchronize(stream_);
+  if (cublas_) cublasDestroy(cublas_);
+  if (cublas_workspace_) cudaFree(cublas_workspace_);
+  if (stream_) cudaStreamDestroy(stream_);
+}
+
+OwnedTensor CudaOps::empty(int64_t rows, int64_t cols, DType dtype) {
+  SAMBAY_CUDA_REQUIRE(rows >= 0 && cols >= 0, "negative tensor shape");
+  const size_t bytes = static_cast<size_t>(rows * cols) * dtype_size(dtype);
+  void* p = nullptr;
+  if (bytes) SAMBAY_CUDA_CHECK(cudaMallocAsync(&p, bytes, stream_));
+  cudaStream_t s = stream_;
+  OwnedTensor t;
+  t.view = Tensor(p, dtype, rows, cols, Device::Cuda);
+  t.memory = std::shared_ptr<void>(p, [s](void* q) {
+    if (q) cudaFreeAsync(q, s);
+  });
+  return t;
+}
+
+void CudaOps::zero(const Tensor& t) {
+  const size_t elem = dtype_size(t.dtype);
+  if (t.numel() == 0) return;
+  SAMBAY_CUDA_CHECK(cudaMemset2DAsync(t.data, t.stride * elem, 0, t.cols * elem, t.rows, stream_));
+}
+
+OwnedTensor CudaOps::place(const Tensor& host, std::shared_ptr<void>, Placement kind) {
+  // Matrices are stored as BF16 (the kernels' operand type); vectors keep their dtype.
+  const bool to_bf16 = kind == Placement::Matrix && host.dtype != DType::BF16;
+  SAMBAY_CUDA_REQUIRE(!to_bf16 || host.dtype == DType::F32 || host.dtype == DType::F16,
+                      "weights must be BF16, F16 or F32");
+  const DType dtype = to_bf16 ? DType::BF16 : host.dtype;
+  const size_t bytes = static_cast<size_t>(host.numel()) * dtype_size(dtype);
+  void* p = nullptr;
+  if (bytes) SAMBAY_CUDA_CHECK(cudaMalloc(&p, bytes));
+  OwnedTensor t;
+  t.view = Tensor(p, dtype, host.rows, host.cols, Device::Cuda);
+  t.memory = std::shared_ptr<void>(p, [](void* q) {
+    if (q) cudaFree(q);
+  });
+  if (!bytes) return t;
+  if (to_bf16) {
+    std::vector<uint16_t> converted(static_cast<size_t>(host.numel()));
+    for (int64_t r = 0; r < host.rows; ++r)
+      for (int64_t c = 0; c < host.cols; ++c) {
+        const float v = host.dtype == DType::F32 ? host.row<const float>(r)[c] : f16_to_f32(host.row<const uint16_t>(r)[c]);
+        converted[r * host.cols + c] = f32_to_bf16(v);
+      }
+    SAMBAY_CUDA_CHECK(cudaMemcpy(p, converted.data(), bytes, cudaMemcpyHostToDevice));
+  } else {
+    const size_t elem = dtype_size(dtype);
+    SAMBAY_CUDA_CHECK(cudaMemcpy2D(p, host.cols * elem, host.data, host.stride * elem, host.cols * elem, host.rows,
+                                   cudaMemcpyHostToDevice));
+  }
+  return t;
+}
+
+void CudaOps::to_host(const Tensor& t, void* dst) {
+  const size_t elem = dtype_size(t.dtype);
+  if (t.numel() > 0)
+    SAMBAY_CUDA_CHECK(cudaMemcpy2DAsync(dst, t.cols * elem, t.data, t.stride * elem, t.cols * elem, t.rows,
+                                        cudaMemcpyDeviceToHost, stream_));
+  synchronize();
+}
+
+void CudaOps::from_host(const Tensor& t, const void* src) {
+  const size_t elem = dtype_size(t.dtype);
+  if (t.numel() > 0)
+    SAMBAY_CUDA_CHECK(cudaMemcpy2DAsync(t.data, t.stride * elem, src, t.cols * elem, t.cols * elem, t.rows,
+                                        cudaMemcpyHostToDevice, stream_));
+}
+
+void CudaOps::synchronize() { SAMBAY_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
+
+size_t CudaOps::device_bytes_in_use() const {
+  size_t free = 0, total = 0;
+  SAMBAY_CUDA_CHECK(cudaMemGetInfo(&free, &total));
+  return total - free;
+}
+
+const SeqChunk* CudaOps::device_chunks(std::span<const SeqChunk> chunks) {
+  const bool same = chunks.size() == chunks_host_.size() &&
+                    std::memcmp(chunks.data(), chunks_host_.data(), chunks.size_bytes()) == 0;
+  if (!same) {
+    chunks_host_.assign(chunks.begin(), chunks.end());
+    const int64_t bytes = static_cast<int64_t>(chunks.size_bytes());
+    if (!chunks_device_.view || chunks_device_->cols < bytes) chunks_device_ = empty(1, std::max<int64_t>(bytes, 4096), DType::U8);
+    SAMBAY_CUDA_CHECK(cudaMemcpyAsync(chunks_device_->data, chunks_host_.data(), bytes, cudaMemcpyHostToDevice, stream_));
+  }
+  return static_cast<const SeqChunk*>(chunks_device_->data);
+}
+
+OwnedTensor CudaOps::device_ints(std::span<const int32_t> values) {
+  OwnedTensor t = empty(1, static_cast<int64_t>(values.size()), DType::I32);
+  if (!values.empty())
+    SAMBAY_CUDA_CHECK(cudaMemcpyAsync(t->data, values.data(), values.size_bytes(), cudaMemcpyHostToDevice, stream_));
+  return t;
+}
+
+void CudaOps::embedding(const Tensor& out, std::span<const int32_t> ids, const Tensor& table) {
+  SAMBAY_CUDA_REQUIRE(out.dtype == DType::F32 && out.cols == table.cols && out.rows == static_cast<int64_t>(ids.size()),
+                      "embedding: shape mismatch");
+  if (ids.empty()) return;
+  OwnedTensor d_ids = device_ints(ids);
+  if (table.dtype == DType::BF16)
+    embedding_kernel<<<ids.size(), 256, 0, stream_>>>(out.ptr<float>(), out.stride, d_ids->ptr<int32_t>(),
+                                                      table.ptr<const bf16>(), table.stride, static_cast<int>(out.cols));
+  else
+    embedding_kernel<<<ids.size(), 256, 0, stream_>>>(out.ptr<float>(), out.stride, d_ids->ptr<int32_t>(),
+                                                      table.ptr<const float>(), table.stride, static_cast<int>(out.cols));
+  SAMBAY_CUDA_LAUNCHED();
+}
+
+void CudaOps::layer_norm(const Tensor& out, const Tensor& in, const Tensor& w, const Tensor& b, float eps) {
+  SAMBAY_CUDA_REQUIRE(in.dtype == DType::F32 && out.rows == in.rows && out.cols == in.cols, "layer_norm: shape mismatch");
+  if (in.rows == 0) return;
+  const int cols = static_cast<int>(in.cols);
+  if (out.dtype == DType::BF16)
+    layer_norm_kernel<<<in.rows, 256, 0, stream_>>>(out.ptr<bf16>(), out.stride, in.ptr<const float>(), in.stride,
+                                                    w.ptr<const float>(), b.ptr<const float>(), cols, eps);
+  else
+    layer_norm_kernel<<<in.rows, 256, 0, stream_>>>(out.ptr<float>(), out.stride, in.ptr<const float>(), in.stride,
+                                                    w.ptr<const float>(), b.ptr<const float>(), cols, eps);
+  SAMBAY_CUDA_LAUNCHED();
+}
+
+void CudaOps::add(const Tensor& x, const Tensor& y) {
+  SAMBAY_CUDA_REQUIRE(x.dtype == DType::F32 && x.rows == y.rows && x.cols == y.cols, "add: shape mismatch");
+  const int64_t n = x.numel();
+  if (n == 0) return;
+  if (y.dtype == DType::BF16)
+    add_kernel<<<blocks_for(n, 256), 256, 0, stream_>>>(x.ptr<float>(), x.stride, y.ptr<const bf16>(), y.stride,
+                                                        static_cast<int>(x.rows), static_cast<int>(x.cols));
+  else
+    add_kernel<<<blocks_for(n, 256), 256, 0, stream_>>>(x.ptr<float>(), x.stride, y.ptr<const float>(), y.stride,
+                                                        static_cast<int>(x.rows), static_cast<int>(x.cols));
+  SAMBAY_CUDA_LAUNCHED();
+}
+
+void CudaOps::silu_mul(const Tensor& out, const Tensor& gate, const Tensor& x) {
+  SAMBAY_CUDA_REQUIRE(out.dtype == DType::BF16 && gate.dtype == DType::BF16 && x.dtype == DType::BF16 &&
+                          out.rows == gate.rows && out.rows == x.rows && out.cols == gate.cols && out.cols == x.cols,
+                      "silu_mul: shape mismatch");
+  const int64_t n = out.numel();
+  if (n == 0) return;
+  silu_mul_kernel<<<blocks_for(n, 256), 256, 0, stream_>>>(out.ptr<bf16>(), out.stride, gate.ptr<const bf16>(),
+                                                           gate.stride, x.ptr<const bf16>(), x.stride,
+                                                           static_cast<int>(out.rows), static_cast<int>(out.cols));
+  SAMBAY_CUDA_LAUNCHED();
+}
+
+void CudaOps::gather_rows(const Tensor& out, const Tensor& in, std::span<const int32_t> rows) {
+  SAMBAY_CUDA_REQUIRE(out.dtype == in.dtype && out.cols == in.cols && out.rows == static_cast<int64_t>(rows.size()),
+                      "gather_rows: shape mismatch");
+  if (rows.empty()) return;
+  OwnedTensor d_rows = device_ints(rows);
+  const int64_t elem = static_cast<int64_t>(dtype_size(in.dtype));
+  gather_rows_kernel<<<rows.size(), 256, 0, stream_>>>(out.ptr<char>(), out.stride * elem, in.ptr<const char>(),
+                                                       in.stride * elem, d_rows->ptr<int32_t>(),
+                                                       static_cast<int>(in.cols * elem));
+  SAMBAY_CUDA_LAUNCHED();
+}
+
+void CudaOps::argmax_rows(const Tensor& logits, std::span<int32_t> ids) {
+  SAMBAY_CUDA_REQUIRE(logits.dtype == DType::F32 && static_cast<int64_t>(ids.size()) == logits.rows,
+                      "argmax_rows: shape mismatch");
+  if (ids.empty()) return;
+  OwnedTensor d_ids = empty(1, logits.rows, DType::I32);
+  argmax_kernel<<<logits.rows, 1024, 0, stream_>>>(d_ids->ptr<int32_t>(), logits.ptr<const float>(), logits.stride,
+                                                   static_cast<int>(logits.cols));
+  SAMBAY_CUDA_LAUNCHED();
+  to_host(*d_ids, ids.data());
+}
+
+}  // namespace sambay
