@@ -4,9 +4,11 @@
 # released model's shapes with dummy weights. Results go to OUT_DIR (logs, JSON, a summary).
 # Usage: scripts/gpu-check.sh OUT_DIR [quick]
 set -uo pipefail
-out=${1:?output dir}
+final=${1:?output dir}
 mode=${2:-full}
-mkdir -p "$out"
+mkdir -p "$final"
+out=$(mktemp -d)  # every log lands here; OUT_DIR gets the summary, bench.jsonl and logs.tar.gz
+trap 'cp "$out/summary.txt" "$final/" 2>/dev/null; cat "$out"/bench-*.json >"$final/bench.jsonl" 2>/dev/null; tar -czf "$final/logs.tar.gz" -C "$out" .' EXIT
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export PATH=/usr/local/cuda/bin:$PATH

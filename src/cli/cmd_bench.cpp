@@ -29,6 +29,7 @@ struct Options {
   int64_t prefill_chunk = 16384;
   bool json = false;
   bool measure_ceilings = true;
+  bool graphs = true;
 };
 
 struct Ceilings {
@@ -64,6 +65,7 @@ void run(const Options& o) {
   Ops& ops = *lm.ops;
   const SambaConfig& cfg = model.config();
   const Ceilings ceil = ceilings_of(*lm.backend, o.measure_ceilings);
+  model.set_use_graphs(o.graphs);
 
   StateCache cache = model.make_cache({o.batch, o.prompt_len + o.gen_len + 8, 16, 0});
   std::mt19937_64 rng(o.model.seed + 1);
@@ -107,6 +109,10 @@ void run(const Options& o) {
     peak = std::max(peak, device_bytes(*lm.backend));
   }
   const double prefill_per_seq = prefill_s / o.batch;
+  if (lm.profiler) {
+    fmt::print(stderr, "prefill ops:\n{}", lm.profiler->report());
+    lm.profiler->reset();
+  }
   const double flops = prefill_flops(cfg, model.layer_table(), o.prompt_len, false);
 
   // Decode: every sequence one token per step, greedy on the device.
@@ -129,11 +135,12 @@ void run(const Options& o) {
   // The floor a perfect implementation would reach: every byte once at the measured bandwidth.
   const double floor_tps = ceil.bytes_per_s > 0 ? ceil.bytes_per_s / bytes_step : 0;
 
-  if (lm.profiler) fmt::print(stderr, "{}", lm.profiler->report());
+  if (lm.profiler) fmt::print(stderr, "decode ops:\n{}", lm.profiler->report());
   nlohmann::json j = {{"device", ceil.device},
                       {"prompt_len", o.prompt_len},
                       {"gen_len", o.gen_len},
                       {"batch", o.batch},
+                      {"graphs", o.graphs && lm.backend->supports_graphs() && !lm.profiler},
                       {"prefill_seconds_per_sequence", prefill_per_seq},
                       {"prefill_tokens_per_second", o.prompt_len / prefill_per_seq},
                       {"prefill_tflops", prefill_flops_s / 1e12},
@@ -172,6 +179,7 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--batch", opts->batch, "sequences decoding together")->check(CLI::PositiveNumber);
   cmd->add_option("--prefill-chunk", opts->prefill_chunk, "largest prefill step in tokens")->check(CLI::PositiveNumber);
   cmd->add_flag("!--no-ceilings", opts->measure_ceilings, "skip measuring the device's bandwidth and GEMM ceilings");
+  cmd->add_flag("!--no-graphs", opts->graphs, "run decode steps op by op instead of replaying captured graphs");
   cmd->add_flag("--json", opts->json, "print one JSON object");
   cmd->callback([opts] { run(*opts); });
 }

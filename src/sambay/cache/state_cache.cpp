@@ -1,6 +1,7 @@
 #include "sambay/cache/state_cache.h"
 
 #include <algorithm>
+#include <atomic>
 
 #include "sambay/base/error.h"
 
@@ -15,8 +16,12 @@ StateSizes StateCache::sizes(const SambaConfig& c, const LayerTable& t, DType kv
   return s;
 }
 
+namespace {
+std::atomic<uint64_t> next_cache_id{1};
+}  // namespace
+
 StateCache::StateCache(const SambaConfig& c, const LayerTable& t, Ops& ops, StateCacheOptions o)
-    : ops_(ops), options_(o), d_conv_(c.mamba_d_conv), d_state_(c.mamba_d_state), window_(c.sliding_window) {
+    : ops_(ops), id_(next_cache_id++), options_(o), d_conv_(c.mamba_d_conv), d_state_(c.mamba_d_state), window_(c.sliding_window) {
   SAMBAY_CHECK(o.max_seqs > 0 && o.max_seq_len > 0 && o.page_size > 0, "state cache: invalid options");
   pages_per_seq_ = (o.max_seq_len + o.page_size - 1) / o.page_size;
   if (options_.num_pages <= 0) options_.num_pages = pages_per_seq_ * o.max_seqs;

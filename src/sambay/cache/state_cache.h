@@ -41,6 +41,8 @@ class StateCache {
   int free_slots() const { return static_cast<int>(free_slots_.size()); }
   int64_t free_pages() const { return static_cast<int64_t>(free_pages_.size()); }
   const StateCacheOptions& options() const { return options_; }
+  // Unique per cache object: captured graphs hold this cache's addresses.
+  uint64_t id() const { return id_; }
 
   // Makes room for `n` more positions of `slot`. Returns false, changing nothing, when the page pool
   // cannot hold them; throws when the sequence would pass max_seq_len.
@@ -58,6 +60,7 @@ class StateCache {
   void check_slot(int slot) const;
 
   Ops& ops_;
+  uint64_t id_;
   StateCacheOptions options_;
   int64_t d_conv_, d_state_;
   std::vector<OwnedTensor> conv_, ssm_;     // per Mamba layer: [slots, E * (d_conv - 1)], [slots, E * N]

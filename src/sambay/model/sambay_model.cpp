@@ -53,7 +53,6 @@ std::unique_ptr<SambaModel> SambaModel::load(const std::filesystem::path& dir, O
 
 OwnedTensor SambaModel::forward(const StepBatch& batch, StateCache& cache) {
   const int64_t T = static_cast<int64_t>(batch.tokens.size());
-  const int64_t h = config_.hidden_size;
   for (int64_t i = 0; i < T; ++i)
     if (batch.tokens[i] < 0 || batch.tokens[i] >= config_.vocab_size)
       fail("token id {} (input position {}) is outside the vocabulary [0, {})", batch.tokens[i], i,
@@ -73,9 +72,20 @@ OwnedTensor SambaModel::forward(const StepBatch& batch, StateCache& cache) {
 
   Step s{.cache = cache, .chunks = batch.chunks, .all_logits = batch.all_logits, .rows = T, .x = {}, .u = {}, .memory = {}};
   for (SeqChunk& c : s.chunks) c.pos0 = cache.length(c.slot);
-  s.x = ops_.empty(T, h, DType::F32);
-  s.u = ops_.empty(T, h, ops_.activation_dtype());
-  ops_.embedding(*s.x, batch.tokens, w_.embed);
+  ops_.set_step_inputs(batch.tokens, s.chunks);
+
+  const bool decode = std::all_of(s.chunks.begin(), s.chunks.end(), [](const SeqChunk& c) { return c.len == 1; });
+  OwnedTensor logits = decode && use_graphs_ && ops_.supports_graphs() ? replay_decode(s, batch.tokens, cache)
+                                                                       : run_layers(s, batch.tokens);
+  for (const SeqChunk& c : batch.chunks) cache.commit(c.slot, c.len);
+  return logits;
+}
+
+OwnedTensor SambaModel::run_layers(Step& s, std::span<const int32_t> tokens) {
+  const int64_t h = config_.hidden_size;
+  s.x = ops_.empty(s.rows, h, DType::F32);
+  s.u = ops_.empty(s.rows, h, ops_.activation_dtype());
+  ops_.embedding(*s.x, tokens, w_.embed);
 
   for (const LayerInfo& L : table_.layers) {
     if (L.index == table_.first_cross_decoder_layer) keep_logit_rows(s);
@@ -95,8 +105,31 @@ OwnedTensor SambaModel::forward(const StepBatch& batch, StateCache& cache) {
   ops_.layer_norm(*s.u, *s.x, w_.final_ln_w, w_.final_ln_b, static_cast<float>(config_.layer_norm_eps));
   OwnedTensor logits = ops_.empty(s.rows, config_.vocab_size, DType::F32);
   ops_.linear(*logits, *s.u, w_.lm_head, nullptr);
-  for (const SeqChunk& c : batch.chunks) cache.commit(c.slot, c.len);
   return logits;
+}
+
+// A decode step is the same sequence of kernels every time for a given cache and batch size; only
+// the step inputs (ids, positions, slots) and the page table change, and those live at fixed
+// device addresses. So the step is captured once and replayed.
+OwnedTensor SambaModel::replay_decode(Step& s, std::span<const int32_t> tokens, const StateCache& cache) {
+  const auto key = std::make_pair(cache.id(), static_cast<int>(s.chunks.size()));
+  auto it = graphs_.find(key);
+  if (it == graphs_.end()) {
+    DecodeGraph g;
+    g.logits = ops_.empty(static_cast<int64_t>(s.chunks.size()), config_.vocab_size, DType::F32);
+    ops_.begin_capture();
+    try {
+      OwnedTensor out = run_layers(s, tokens);
+      ops_.copy(*g.logits, *out);
+    } catch (...) {
+      ops_.abort_capture();
+      throw;
+    }
+    g.graph = ops_.end_capture();
+    it = graphs_.emplace(key, std::move(g)).first;
+  }
+  ops_.launch_graph(it->second.graph);
+  return it->second.logits;
 }
 
 // Mamba-1: in_proj -> [x | z]; causal conv + silu; x_proj -> [dt_low | B | C]; dt_proj; selective

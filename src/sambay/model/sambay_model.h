@@ -1,6 +1,7 @@
 #pragma once
 // A SambaY language model (Phi4FlashForCausalLM) on one backend.
 #include <filesystem>
+#include <map>
 #include <memory>
 
 #include "sambay/cache/state_cache.h"
@@ -35,12 +36,18 @@ class SambaModel {
 
   // Runs the new tokens of every sequence in `batch` through the model, continuing from and
   // advancing each sequence's state in `cache`. Returns the logits, [batch.logit_rows(), vocab] F32
-  // on the backend. Throws (leaving the cache unchanged) on an invalid token, an unknown slot, or a
-  // cache that cannot hold the new positions.
+  // on the backend, valid until the next forward call. Throws (leaving the cache unchanged) on an
+  // invalid token, an unknown slot, or a cache that cannot hold the new positions.
+  // On a backend with graphs, a decode step (one token per sequence, last logits only) is captured
+  // once per (cache, batch size) and replayed afterwards.
   OwnedTensor forward(const StepBatch& batch, StateCache& cache);
+
+  void set_use_graphs(bool on) { use_graphs_ = on; }
 
  private:
   struct Step;  // the activations and bookkeeping of one forward call
+  OwnedTensor run_layers(Step& s, std::span<const int32_t> tokens);
+  OwnedTensor replay_decode(Step& s, std::span<const int32_t> tokens, const StateCache& cache);
   void mamba(const LayerInfo& L, const LayerWeights& w, Step& s);
   void attention(const LayerInfo& L, const LayerWeights& w, Step& s);
   void gmu(const LayerWeights& w, Step& s);
@@ -52,6 +59,12 @@ class SambaModel {
   std::unique_ptr<WeightSource> source_;
   Ops& ops_;
   SambaWeights w_;
+  bool use_graphs_ = true;
+  struct DecodeGraph {
+    std::shared_ptr<void> graph;
+    OwnedTensor logits;  // written by every replay
+  };
+  std::map<std::pair<uint64_t, int>, DecodeGraph> graphs_;  // (cache id, batch size)
 };
 
 }  // namespace sambay

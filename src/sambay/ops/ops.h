@@ -89,6 +89,19 @@ class Ops {
   virtual void from_host(const Tensor& t, const void* src) = 0;
   // Waits until every op issued so far has finished (a no-op for synchronous backends).
   virtual void synchronize() {}
+  // dst = src (same dtype and shape, on this backend).
+  virtual void copy(const Tensor& dst, const Tensor& src) = 0;
+
+  // The packed token ids and chunk table of the step about to run. A device backend keeps them at
+  // fixed addresses, so a captured graph reads each step's values; ops given the same spans use them.
+  virtual void set_step_inputs(std::span<const int32_t> tokens, std::span<const SeqChunk> chunks) {}
+  // Capture of the ops issued between begin_capture() and end_capture() as one replayable graph
+  // (CUDA graphs). Nothing runs while capturing. Backends without graphs return false here.
+  virtual bool supports_graphs() const { return false; }
+  virtual void begin_capture() {}
+  virtual std::shared_ptr<void> end_capture() { return nullptr; }
+  virtual void abort_capture() {}
+  virtual void launch_graph(const std::shared_ptr<void>& graph) {}
 
   // out[r] = table[ids[r]]  (ids on the host, already range-checked)
   virtual void embedding(const Tensor& out, std::span<const int32_t> ids, const Tensor& table) = 0;

@@ -49,6 +49,11 @@ class ProfiledOps final : public Ops {
   void to_host(const Tensor& t, void* dst) override { timed("to_host", [&] { inner_.to_host(t, dst); }); }
   void from_host(const Tensor& t, const void* src) override { timed("from_host", [&] { inner_.from_host(t, src); }); }
   void synchronize() override { inner_.synchronize(); }
+  void copy(const Tensor& dst, const Tensor& src) override { timed("copy", [&] { inner_.copy(dst, src); }); }
+  void set_step_inputs(std::span<const int32_t> tokens, std::span<const SeqChunk> chunks) override {
+    inner_.set_step_inputs(tokens, chunks);
+  }
+  // Graphs are not forwarded: per-op timing needs every op to run on its own.
   void embedding(const Tensor& out, std::span<const int32_t> ids, const Tensor& table) override {
     timed("embedding", [&] { inner_.embedding(out, ids, table); });
   }

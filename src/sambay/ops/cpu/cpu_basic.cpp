@@ -51,6 +51,15 @@ void CpuOps::to_host(const Tensor& t, void* dst) {
                 static_cast<const char*>(t.data) + r * t.stride * dtype_size(t.dtype), row_bytes);
 }
 
+void CpuOps::copy(const Tensor& dst, const Tensor& src) {
+  SAMBAY_CHECK(dst.dtype == src.dtype && dst.rows == src.rows && dst.cols == src.cols, "cpu copy: shape mismatch");
+  const size_t elem = dtype_size(src.dtype), row_bytes = static_cast<size_t>(src.cols) * elem;
+  if (row_bytes == 0) return;
+  for (int64_t r = 0; r < src.rows; ++r)
+    std::memcpy(static_cast<char*>(dst.data) + r * dst.stride * elem,
+                static_cast<const char*>(src.data) + r * src.stride * elem, row_bytes);
+}
+
 void CpuOps::embedding(const Tensor& out, std::span<const int32_t> ids, const Tensor& table) {
   SAMBAY_CHECK(out.rows == static_cast<int64_t>(ids.size()) && out.cols == table.cols && out.dtype == DType::F32,
                "cpu embedding: shape mismatch");

@@ -25,6 +25,7 @@ class CpuOps final : public Ops {
   OwnedTensor place(const Tensor& host, std::shared_ptr<void> keep, Placement kind) override;
   void to_host(const Tensor& t, void* dst) override;
   void from_host(const Tensor& t, const void* src) override;
+  void copy(const Tensor& dst, const Tensor& src) override;
 
   void embedding(const Tensor& out, std::span<const int32_t> ids, const Tensor& table) override;
   void layer_norm(const Tensor& out, const Tensor& in, const Tensor& w, const Tensor& b, float eps) override;

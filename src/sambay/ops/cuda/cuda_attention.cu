@@ -359,16 +359,13 @@ void CudaOps::diff_attention(const Tensor& out, const Tensor& q, const DiffAttnK
   a.eps = p.eps;
   a.subln = p.subln.ptr<const float>();
 
-  // Split the keys when the grid alone would not fill the GPU (decode over long contexts).
-  int64_t max_keys = 1;
-  for (const SeqChunk& c : chunks) {
-    const int64_t last = c.pos0 + c.len;
-    max_keys = std::max<int64_t>(max_keys, window > 0 ? std::min<int64_t>(last, window) : last);
-  }
+  // Split the keys when the grid alone would not fill the GPU (decode). The split count depends on
+  // the shape only, not on the context length, so a captured decode graph stays valid as the
+  // context grows; each block computes its key range on the device.
   const int rows = static_cast<int>(q.rows);
   const int64_t blocks = static_cast<int64_t>(rows) * kv_pairs * a.pair_blocks;
-  const int64_t want = (2 * props_.multiProcessorCount + blocks - 1) / blocks;
-  a.splits = static_cast<int>(std::clamp<int64_t>(std::min<int64_t>(want, (max_keys + 255) / 256), 1, 64));
+  const int64_t want = (8 * static_cast<int64_t>(props_.multiProcessorCount) + blocks - 1) / blocks;
+  a.splits = static_cast<int>(std::clamp<int64_t>(want, 1, 64));
 
   if (dh <= 32) launch_attention<1>(*this, a, rows, kv_pairs);
   else if (dh <= 64) launch_attention<2>(*this, a, rows, kv_pairs);

@@ -30,9 +30,28 @@ __global__ void __launch_bounds__(kGemvThreads) gemv_kernel(Out* out, int64_t ou
   if (row < N) {
     const bf16* wr = w + static_cast<int64_t>(row) * w_stride;
     if constexpr (VEC) {
-      const int groups = K / 8;
-#pragma unroll 4
-      for (int g = part * 32 + lane; g < groups; g += 32 * WPR) {
+      // Several independent 16-byte weight loads in flight per lane before they are used.
+      constexpr int U = TT <= 2 ? 4 : 2;
+      const int groups = K / 8, step = 32 * WPR;
+      int g = part * 32 + lane;
+      for (; g + (U - 1) * step < groups; g += U * step) {
+        float wf[U][8];
+#pragma unroll
+        for (int u = 0; u < U; ++u) load8(wr + (g + u * step) * 8, wf[u]);
+#pragma unroll
+        for (int t = 0; t < TT; ++t) {
+          if (t < T) {
+#pragma unroll
+            for (int u = 0; u < U; ++u) {
+              float xf[8];
+              load8(x + t * x_stride + (g + u * step) * 8, xf);
+#pragma unroll
+              for (int i = 0; i < 8; ++i) acc[t] = fmaf(wf[u][i], xf[i], acc[t]);
+            }
+          }
+        }
+      }
+      for (; g < groups; g += step) {
         float wf[8];
         load8(wr + g * 8, wf);
 #pragma unroll
@@ -100,11 +119,17 @@ void gemv_dispatch(cudaStream_t s, const Tensor& out, const Tensor& in, const Te
                    int sms) {
   const bool vec = w.cols % 8 == 0 && w.stride % 8 == 0 && in.stride % 8 == 0 &&
                    reinterpret_cast<uintptr_t>(w.data) % 16 == 0 && reinterpret_cast<uintptr_t>(in.data) % 16 == 0;
-  const bool few_rows = w.rows < 8 * 2 * sms;  // too few blocks at 8 rows per block
-  if (vec && few_rows) return launch_gemv<TT, 8, true, Out>(s, out, in, w, bias);
-  if (vec) return launch_gemv<TT, 1, true, Out>(s, out, in, w, bias);
-  if (few_rows) return launch_gemv<TT, 8, false, Out>(s, out, in, w, bias);
-  launch_gemv<TT, 1, false, Out>(s, out, in, w, bias);
+  // The fewest warps per row that still give every SM four blocks (256 threads each).
+  const int64_t want_blocks = 4 * static_cast<int64_t>(sms);
+  const int wpr = w.rows >= want_blocks * 8 ? 1 : w.rows >= want_blocks * 4 ? 2 : w.rows >= want_blocks * 2 ? 4 : 8;
+  if (vec) {
+    if (wpr == 1) return launch_gemv<TT, 1, true, Out>(s, out, in, w, bias);
+    if (wpr == 2) return launch_gemv<TT, 2, true, Out>(s, out, in, w, bias);
+    if (wpr == 4) return launch_gemv<TT, 4, true, Out>(s, out, in, w, bias);
+    return launch_gemv<TT, 8, true, Out>(s, out, in, w, bias);
+  }
+  if (wpr <= 2) return launch_gemv<TT, 1, false, Out>(s, out, in, w, bias);
+  launch_gemv<TT, 8, false, Out>(s, out, in, w, bias);
 }
 
 template <class Out>

@@ -5,6 +5,8 @@
 // zero state and records its end state and total decay; pass 2 carries the true start state across
 // segments (a short sequential loop per channel); pass 3 rescans each segment from its true start
 // state and writes the outputs. Decode (one token) and short chunks use one sequential pass.
+#include <algorithm>
+
 #include "sambay/ops/cuda/cuda_check.h"
 #include "sambay/ops/cuda/cuda_kernels.cuh"
 #include "sambay/ops/cuda/cuda_ops.h"
@@ -52,6 +54,39 @@ __global__ void conv_kernel(bf16* out, int64_t out_stride, const bf16* xs, int64
 #pragma unroll
   for (int j = 0; j < kMaxConv - 1; ++j)
     if (j < H) st[j] = hist[j];
+}
+
+// Prompts: one thread per (token, channel); inputs before the chunk come from the conv state.
+__global__ void conv_tokens_kernel(bf16* out, int64_t out_stride, const bf16* xs, int64_t xs_stride, const float* w,
+                                   const float* b, const float* state, int64_t state_stride, const SeqChunk* chunks,
+                                   int num_chunks, int E, int Kc) {
+  const int row = blockIdx.y;
+  const int e = blockIdx.x * blockDim.x + threadIdx.x;
+  if (e >= E) return;
+  const SeqChunk c = chunks[find_chunk(chunks, num_chunks, row)];
+  const int t = row - c.row0, H = Kc - 1;
+  const float* st = state + c.slot * state_stride + static_cast<int64_t>(e) * H;
+  float acc = b[e];
+  for (int k = 0; k < Kc; ++k) {
+    const int i = t - H + k;  // input index within the chunk; negative: from the state
+    const float x = i >= 0 ? to_float(xs[(c.row0 + i) * xs_stride + e]) : st[H + i];
+    acc = fmaf(w[e * Kc + k], x, acc);
+  }
+  out[static_cast<int64_t>(row) * out_stride + e] = from_float<bf16>(silu(acc));
+}
+
+// After conv_tokens_kernel: the state becomes the chunk's last d_conv - 1 inputs.
+__global__ void conv_state_kernel(const bf16* xs, int64_t xs_stride, float* state, int64_t state_stride,
+                                  const SeqChunk* chunks, int E, int Kc) {
+  const SeqChunk c = chunks[blockIdx.y];
+  const int e = blockIdx.x * blockDim.x + threadIdx.x;
+  if (e >= E) return;
+  const int H = Kc - 1;
+  float* st = state + c.slot * state_stride + static_cast<int64_t>(e) * H;
+  for (int j = 0; j < H; ++j) {  // ascending: st[j + len] is read before it is overwritten
+    const int i = c.len - H + j;
+    st[j] = i >= 0 ? to_float(xs[(c.row0 + i) * xs_stride + e]) : st[j + c.len];
+  }
 }
 
 struct ScanArgs {
@@ -216,10 +251,25 @@ void CudaOps::mamba_conv(const Tensor& out, const Tensor& xs, const Tensor& w, c
   SAMBAY_CUDA_REQUIRE(Kc >= 1 && Kc <= kMaxConv, "mamba_conv: d_conv must be 1..8 on CUDA");
   SAMBAY_CUDA_REQUIRE(out.dtype == DType::BF16 && xs.dtype == DType::BF16 && w.cols == Kc, "mamba_conv: bad operands");
   if (chunks.empty()) return;
+  int max_len = 0;
+  for (const SeqChunk& c : chunks) max_len = std::max(max_len, c.len);
   const dim3 grid(blocks_for(E, kThreads), static_cast<unsigned>(chunks.size()));
-  conv_kernel<<<grid, kThreads, 0, stream_>>>(out.ptr<bf16>(), out.stride, xs.ptr<const bf16>(), xs.stride,
-                                              w.ptr<const float>(), b.ptr<const float>(), state.conv.ptr<float>(),
-                                              state.conv.stride, device_chunks(chunks), E, Kc);
+  const SeqChunk* d_chunks = device_chunks(chunks);
+  if (max_len <= 8) {  // decode: one short sequential pass per channel
+    conv_kernel<<<grid, kThreads, 0, stream_>>>(out.ptr<bf16>(), out.stride, xs.ptr<const bf16>(), xs.stride,
+                                                w.ptr<const float>(), b.ptr<const float>(), state.conv.ptr<float>(),
+                                                state.conv.stride, d_chunks, E, Kc);
+    SAMBAY_CUDA_LAUNCHED();
+    return;
+  }
+  const dim3 tokens(blocks_for(E, kThreads), static_cast<unsigned>(xs.rows));
+  conv_tokens_kernel<<<tokens, kThreads, 0, stream_>>>(out.ptr<bf16>(), out.stride, xs.ptr<const bf16>(), xs.stride,
+                                                       w.ptr<const float>(), b.ptr<const float>(),
+                                                       state.conv.ptr<const float>(), state.conv.stride, d_chunks,
+                                                       static_cast<int>(chunks.size()), E, Kc);
+  SAMBAY_CUDA_LAUNCHED();
+  conv_state_kernel<<<grid, kThreads, 0, stream_>>>(xs.ptr<const bf16>(), xs.stride, state.conv.ptr<float>(),
+                                                    state.conv.stride, d_chunks, E, Kc);
   SAMBAY_CUDA_LAUNCHED();
 }
 

@@ -145,6 +145,8 @@ CudaOps::CudaOps(int device) : device_(device) {
   constexpr size_t kWorkspace = size_t{32} << 20;
   SAMBAY_CUDA_CHECK(cudaMalloc(&cublas_workspace_, kWorkspace));
   SAMBAY_CUBLAS_CHECK(cublasSetWorkspace(cublas_, cublas_workspace_, kWorkspace));
+  SAMBAY_CUDA_CHECK(cudaMalloc(&step_ids_, kStepCapacity * sizeof(int32_t)));
+  SAMBAY_CUDA_CHECK(cudaMalloc(&step_chunks_, kStepCapacity * sizeof(SeqChunk)));
 }
 
 CudaOps::~CudaOps() {
@@ -152,6 +154,8 @@ CudaOps::~CudaOps() {
   if (stream_) cudaStreamSynchronize(stream_);
   if (cublas_) cublasDestroy(cublas_);
   if (cublas_workspace_) cudaFree(cublas_workspace_);
+  if (step_ids_) cudaFree(step_ids_);
+  if (step_chunks_) cudaFree(step_chunks_);
   if (stream_) cudaStreamDestroy(stream_);
 }
 
@@ -229,7 +233,80 @@ size_t CudaOps::device_bytes_in_use() const {
   return total - free;
 }
 
+void CudaOps::copy(const Tensor& dst, const Tensor& src) {
+  SAMBAY_CUDA_REQUIRE(dst.dtype == src.dtype && dst.rows == src.rows && dst.cols == src.cols, "copy: shape mismatch");
+  const size_t elem = dtype_size(src.dtype);
+  if (src.numel() > 0)
+    SAMBAY_CUDA_CHECK(cudaMemcpy2DAsync(dst.data, dst.stride * elem, src.data, src.stride * elem, src.cols * elem,
+                                        src.rows, cudaMemcpyDeviceToDevice, stream_));
+}
+
+void CudaOps::set_step_inputs(std::span<const int32_t> tokens, std::span<const SeqChunk> chunks) {
+  SAMBAY_CUDA_REQUIRE(!capturing_, "step inputs cannot change during graph capture");
+  step_ids_host_.clear();
+  step_chunks_host_.clear();
+  if (static_cast<int64_t>(tokens.size()) <= kStepCapacity) {
+    step_ids_host_.assign(tokens.begin(), tokens.end());
+    if (!tokens.empty())
+      SAMBAY_CUDA_CHECK(cudaMemcpyAsync(step_ids_, tokens.data(), tokens.size_bytes(), cudaMemcpyHostToDevice, stream_));
+  }
+  if (static_cast<int64_t>(chunks.size()) <= kStepCapacity) {
+    step_chunks_host_.assign(chunks.begin(), chunks.end());
+    if (!chunks.empty())
+      SAMBAY_CUDA_CHECK(cudaMemcpyAsync(step_chunks_, chunks.data(), chunks.size_bytes(), cudaMemcpyHostToDevice, stream_));
+  }
+}
+
+void CudaOps::begin_capture() {
+  SAMBAY_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
+  capturing_ = true;
+}
+
+namespace {
+struct GraphExec {
+  cudaGraph_t graph = nullptr;
+  cudaGraphExec_t exec = nullptr;
+  ~GraphExec() {
+    if (exec) cudaGraphExecDestroy(exec);
+    if (graph) cudaGraphDestroy(graph);
+  }
+};
+}  // namespace
+
+std::shared_ptr<void> CudaOps::end_capture() {
+  auto g = std::make_shared<GraphExec>();
+  capturing_ = false;
+  SAMBAY_CUDA_CHECK(cudaStreamEndCapture(stream_, &g->graph));
+  SAMBAY_CUDA_CHECK(cudaGraphInstantiateWithFlags(&g->exec, g->graph, cudaGraphInstantiateFlagAutoFreeOnLaunch));
+  return g;
+}
+
+void CudaOps::abort_capture() {
+  if (!capturing_) return;
+  capturing_ = false;
+  cudaGraph_t g = nullptr;
+  cudaStreamEndCapture(stream_, &g);
+  if (g) cudaGraphDestroy(g);
+  cudaGetLastError();
+}
+
+void CudaOps::launch_graph(const std::shared_ptr<void>& graph) {
+  SAMBAY_CUDA_CHECK(cudaGraphLaunch(static_cast<GraphExec*>(graph.get())->exec, stream_));
+}
+
+const int32_t* CudaOps::device_ids(std::span<const int32_t> ids, OwnedTensor& keep) {
+  if (ids.size() == step_ids_host_.size() && std::equal(ids.begin(), ids.end(), step_ids_host_.begin()))
+    return static_cast<const int32_t*>(step_ids_);
+  SAMBAY_CUDA_REQUIRE(!capturing_, "cannot upload token ids during graph capture");
+  keep = device_ints(ids);
+  return keep->ptr<int32_t>();
+}
+
 const SeqChunk* CudaOps::device_chunks(std::span<const SeqChunk> chunks) {
+  if (chunks.size() == step_chunks_host_.size() && !chunks.empty() &&
+      std::memcmp(chunks.data(), step_chunks_host_.data(), chunks.size_bytes()) == 0)
+    return static_cast<const SeqChunk*>(step_chunks_);
+  SAMBAY_CUDA_REQUIRE(!capturing_, "cannot upload a chunk table during graph capture");
   const bool same = chunks.size() == chunks_host_.size() &&
                     std::memcmp(chunks.data(), chunks_host_.data(), chunks.size_bytes()) == 0;
   if (!same) {
@@ -252,13 +329,14 @@ void CudaOps::embedding(const Tensor& out, std::span<const int32_t> ids, const T
   SAMBAY_CUDA_REQUIRE(out.dtype == DType::F32 && out.cols == table.cols && out.rows == static_cast<int64_t>(ids.size()),
                       "embedding: shape mismatch");
   if (ids.empty()) return;
-  OwnedTensor d_ids = device_ints(ids);
+  OwnedTensor keep;
+  const int32_t* d_ids = device_ids(ids, keep);
   if (table.dtype == DType::BF16)
-    embedding_kernel<<<ids.size(), 256, 0, stream_>>>(out.ptr<float>(), out.stride, d_ids->ptr<int32_t>(),
-                                                      table.ptr<const bf16>(), table.stride, static_cast<int>(out.cols));
+    embedding_kernel<<<ids.size(), 256, 0, stream_>>>(out.ptr<float>(), out.stride, d_ids, table.ptr<const bf16>(),
+                                                      table.stride, static_cast<int>(out.cols));
   else
-    embedding_kernel<<<ids.size(), 256, 0, stream_>>>(out.ptr<float>(), out.stride, d_ids->ptr<int32_t>(),
-                                                      table.ptr<const float>(), table.stride, static_cast<int>(out.cols));
+    embedding_kernel<<<ids.size(), 256, 0, stream_>>>(out.ptr<float>(), out.stride, d_ids, table.ptr<const float>(),
+                                                      table.stride, static_cast<int>(out.cols));
   SAMBAY_CUDA_LAUNCHED();
 }
 
@@ -304,6 +382,7 @@ void CudaOps::gather_rows(const Tensor& out, const Tensor& in, std::span<const i
   SAMBAY_CUDA_REQUIRE(out.dtype == in.dtype && out.cols == in.cols && out.rows == static_cast<int64_t>(rows.size()),
                       "gather_rows: shape mismatch");
   if (rows.empty()) return;
+  SAMBAY_CUDA_REQUIRE(!capturing_, "gather_rows cannot run during graph capture");
   OwnedTensor d_rows = device_ints(rows);
   const int64_t elem = static_cast<int64_t>(dtype_size(in.dtype));
   gather_rows_kernel<<<rows.size(), 256, 0, stream_>>>(out.ptr<char>(), out.stride * elem, in.ptr<const char>(),

@@ -29,6 +29,13 @@ class CudaOps final : public Ops {
   void to_host(const Tensor& t, void* dst) override;
   void from_host(const Tensor& t, const void* src) override;
   void synchronize() override;
+  void copy(const Tensor& dst, const Tensor& src) override;
+  void set_step_inputs(std::span<const int32_t> tokens, std::span<const SeqChunk> chunks) override;
+  bool supports_graphs() const override { return true; }
+  void begin_capture() override;
+  std::shared_ptr<void> end_capture() override;
+  void abort_capture() override;
+  void launch_graph(const std::shared_ptr<void>& graph) override;
 
   void embedding(const Tensor& out, std::span<const int32_t> ids, const Tensor& table) override;
   void layer_norm(const Tensor& out, const Tensor& in, const Tensor& w, const Tensor& b, float eps) override;
@@ -63,6 +70,8 @@ class CudaOps final : public Ops {
   // A device copy of `values`; freeing it is stream-ordered, so it may be dropped right after the
   // launch that reads it.
   OwnedTensor device_ints(std::span<const int32_t> values);
+  // The step's token ids on the device if `ids` are they, else a fresh upload.
+  const int32_t* device_ids(std::span<const int32_t> ids, OwnedTensor& keep);
 
   int device_ = 0;
   cudaDeviceProp props_{};
@@ -71,6 +80,13 @@ class CudaOps final : public Ops {
   void* cublas_workspace_ = nullptr;
   std::vector<SeqChunk> chunks_host_;
   OwnedTensor chunks_device_;
+  // Step inputs at fixed addresses (capacity fixed at construction).
+  static constexpr int64_t kStepCapacity = 4096;
+  std::vector<int32_t> step_ids_host_;
+  std::vector<SeqChunk> step_chunks_host_;
+  void* step_ids_ = nullptr;
+  void* step_chunks_ = nullptr;
+  bool capturing_ = false;
 };
 
 // True when a CUDA device can be used (a driver, a device, and this build's kernels run on it).
