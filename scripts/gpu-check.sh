@@ -59,6 +59,9 @@ bench() {  # name, args...
 bench b1-p2k "--prompt-len" 2048 --gen-len 128 --batch 1
 bench b1-p32k --prompt-len 32768 --gen-len 64 --batch 1 --no-ceilings
 bench b16-p32k --prompt-len 32768 --gen-len 32 --batch 16 --no-ceilings
-run profile-b1-p2k 300 build-gpu/sambay bench --model models/phi4-mini-flash-reasoning --dummy --device cuda \
-  --prompt-len 2048 --gen-len 16 --batch 1 --no-ceilings --profile
-tail -25 "$out/profile-b1-p2k.log" | tee -a "$summary"
+# Per-op device time (timeline markers, no graphs) for a 2K and a 32K prompt and their decode steps.
+for p in 2048 32768; do
+  run "profile-p$p" 300 build-gpu/sambay bench --model models/phi4-mini-flash-reasoning --dummy --device cuda \
+    --prompt-len "$p" --gen-len 8 --batch 1 --no-ceilings --profile
+  grep -v "^info" "$out/profile-p$p.log" | head -40 | tee -a "$summary"
+done

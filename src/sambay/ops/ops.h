@@ -17,6 +17,8 @@ struct SeqChunk {
   int32_t len = 0;   // rows (tokens) of this sequence in this step
   int64_t pos0 = 0;  // absolute position of the first of them
   int32_t slot = 0;  // state-cache slot of the sequence
+
+  bool operator==(const SeqChunk&) const = default;  // field by field: the struct has padding
 };
 
 // Mamba state of one layer, for every slot: conv inputs [slots, d_inner * (d_conv - 1)] (oldest
@@ -102,6 +104,12 @@ class Ops {
   virtual std::shared_ptr<void> end_capture() { return nullptr; }
   virtual void abort_capture() {}
   virtual void launch_graph(const std::shared_ptr<void>& graph) {}
+
+  // Markers on the device timeline, to time ops without synchronising after each one. A backend
+  // without one returns -1 (profiling then uses wall time).
+  virtual int64_t mark() { return -1; }
+  virtual double marks_elapsed_ms(int64_t from, int64_t to) { return 0; }  // waits for both
+  virtual void reset_marks() {}
 
   // out[r] = table[ids[r]]  (ids on the host, already range-checked)
   virtual void embedding(const Tensor& out, std::span<const int32_t> ids, const Tensor& table) = 0;

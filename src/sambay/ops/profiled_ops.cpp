@@ -7,7 +7,13 @@
 
 namespace sambay {
 
-std::string ProfiledOps::report() const {
+void ProfiledOps::collect() {
+  for (const Pending& p : pending_) totals_[p.name].seconds += inner_.marks_elapsed_ms(p.start, p.end) * 1e-3;
+  pending_.clear();
+}
+
+std::string ProfiledOps::report() {
+  collect();
   std::vector<std::pair<std::string, Entry>> rows(totals_.begin(), totals_.end());
   std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.second.seconds > b.second.seconds; });
   double total = 0;

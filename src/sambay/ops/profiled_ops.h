@@ -2,6 +2,7 @@
 // A decorator that times every op of another backend (wall clock; the wrapped backend must finish
 // its work before returning, e.g. by synchronising) and reports the totals per op.
 #include <map>
+#include <vector>
 #include <string>
 
 #include "sambay/base/timer.h"
@@ -10,22 +11,34 @@
 namespace sambay {
 
 class ProfiledOps final : public Ops {
-  // Defined first: the overrides below deduce their return type from it.
+  // Defined first: the overrides below deduce their return type from it. On a device backend the
+  // op is bracketed by timeline markers (device time, no synchronisation); otherwise wall time.
   template <class F>
   auto timed(const char* name, F&& f) {
     Timer t;
     struct Record {
-      Ops& ops;
-      Entry& e;
+      ProfiledOps& self;
+      const char* name;
+      int64_t start;
       Timer& t;
       ~Record() {
-        ops.synchronize();  // attribute asynchronous device work to the op that issued it
-        e.seconds += t.seconds();
+        Entry& e = self.totals_[name];
         ++e.calls;
+        if (start >= 0) {
+          self.pending_.push_back({name, start, self.inner_.mark()});
+        } else {
+          e.seconds += t.seconds();
+        }
       }
-    } record{inner_, totals_[name], t};
+    } record{*this, name, inner_.mark(), t};
     return f();
   }
+  struct Pending {
+    const char* name;
+    int64_t start, end;
+  };
+  std::vector<Pending> pending_;
+  void collect();
 
 
  public:
@@ -35,9 +48,17 @@ class ProfiledOps final : public Ops {
   };
 
   explicit ProfiledOps(Ops& inner) : inner_(inner) {}
-  const std::map<std::string, Entry>& totals() const { return totals_; }
-  void reset() { totals_.clear(); }
-  std::string report() const;
+  const std::map<std::string, Entry>& totals() {
+    collect();
+    return totals_;
+  }
+  void reset() {
+    inner_.synchronize();
+    pending_.clear();
+    inner_.reset_marks();
+    totals_.clear();
+  }
+  std::string report();
 
   Device device() const override { return inner_.device(); }
   DType activation_dtype() const override { return inner_.activation_dtype(); }

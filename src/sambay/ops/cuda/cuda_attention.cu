@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "sambay/ops/cuda/cuda_attention.cuh"
+#include "sambay/ops/cuda/cuda_attention_decode.h"
 #include "sambay/ops/cuda/cuda_check.h"
 #include "sambay/ops/cuda/cuda_ops.h"
 
@@ -26,21 +27,9 @@ namespace {
 constexpr int kWarps = 4;
 constexpr int kGroupMax = 4;  // query pairs per block sharing one kv pair
 
-struct AttnArgs {
-  bf16* out;
-  int64_t out_stride;
-  const bf16* q;
-  int64_t q_stride;
-  KvSource kv;
-  const SeqChunk* chunks;
-  int num_chunks;
-  int dh, group, pair_blocks, splits, window;
-  float scale, lambda, out_scale, eps;
-  const float* subln;
-  float* part_ml;   // [rows, G, splits, 2 maps, 2] (max, sum)
-  float* part_acc;  // [rows, G, splits, 2 maps, 2 dh]
-  int G;
-};
+// The lanes-over-head-dim kernel below serves head dims that the lanes-over-keys kernel
+// (cuda_attention_decode.cu) does not (not a multiple of 16, e.g. 24).
+using AttnArgs = DecodeArgs;
 
 // Final step for one (row, pair): D = A1 - lambda A2 over 2 dh values held as lane-strided slices.
 template <int EPL>
@@ -237,16 +226,8 @@ __global__ void diff_attn_combine_kernel(AttnArgs a) {
 }
 
 template <int EPL>
-void launch_attention(CudaOps& ops, AttnArgs a, int rows, int kv_pairs) {
+void launch_attention(CudaOps& ops, const AttnArgs& a, int rows, int kv_pairs) {
   const dim3 grid(rows, kv_pairs * a.pair_blocks, a.splits);
-  OwnedTensor ml, acc;
-  if (a.splits > 1) {
-    const int64_t parts = static_cast<int64_t>(rows) * a.G * a.splits * 2;
-    ml = ops.empty(1, parts * 2, DType::F32);
-    acc = ops.empty(1, parts * 2 * a.dh, DType::F32);
-    a.part_ml = ml->ptr<float>();
-    a.part_acc = acc->ptr<float>();
-  }
   diff_attn_kernel<EPL><<<grid, kWarps * 32, 0, ops.stream()>>>(a);
   SAMBAY_CUDA_LAUNCHED();
   if (a.splits > 1) {
@@ -367,6 +348,15 @@ void CudaOps::diff_attention(const Tensor& out, const Tensor& q, const DiffAttnK
   const int64_t want = (8 * static_cast<int64_t>(props_.multiProcessorCount) + blocks - 1) / blocks;
   a.splits = static_cast<int>(std::clamp<int64_t>(want, 1, 64));
 
+  OwnedTensor ml, acc;  // per-split partial results, merged by a combine kernel
+  if (a.splits > 1) {
+    const int64_t parts = static_cast<int64_t>(rows) * a.G * a.splits * 2;
+    ml = empty(1, parts * 2, DType::F32);
+    acc = empty(1, parts * 2 * a.dh, DType::F32);
+    a.part_ml = ml->ptr<float>();
+    a.part_acc = acc->ptr<float>();
+  }
+  if (launch_diff_attention_decode(stream_, a, rows, kv_pairs)) return;
   if (dh <= 32) launch_attention<1>(*this, a, rows, kv_pairs);
   else if (dh <= 64) launch_attention<2>(*this, a, rows, kv_pairs);
   else launch_attention<4>(*this, a, rows, kv_pairs);

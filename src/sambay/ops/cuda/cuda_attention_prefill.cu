@@ -1,4 +1,4 @@
-// Differential attention for prompts: tiles of BQ queries of one differential head pair against
+// Differential attention for prompts, head dim 128: tiles of BQ queries of one differential head pair against
 // tiles of 64 keys, on tensor cores (WMMA, BF16 in, float32 accumulate). For each key tile the block
 // loads k1, k2 and [v1 | v2] once into shared memory and updates both maps:
 //   S_m = Q_m K_mᵀ (scaled, causal / window mask), online softmax, O_m = O_m * c + P_m [v1 | v2].
@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "sambay/ops/cuda/cuda_attention.cuh"
+#include "sambay/ops/cuda/cuda_attention_prefill.h"
 #include "sambay/ops/cuda/cuda_check.h"
 #include "sambay/ops/cuda/cuda_ops.h"
 
@@ -29,19 +30,6 @@ struct Smem {
   static constexpr int p = BQ * kBK;           // bf16
   static constexpr int o = BQ * 2 * DH;        // float, per map
   static constexpr size_t bytes = (2 * q + 2 * k + v + p) * 2 + (s + 2 * o + 4 * BQ) * 4;
-};
-
-struct PrefillArgs {
-  bf16* out;
-  int64_t out_stride;
-  const bf16* q;
-  int64_t q_stride;
-  KvSource kv;
-  const SeqChunk* chunks;
-  const int2* tiles;  // (chunk index, first row of the tile within the chunk)
-  int group, window;
-  float scale, lambda, out_scale, eps;
-  const float* subln;
 };
 
 template <int DH, int BQ>
@@ -220,7 +208,8 @@ bool diff_attention_prefill(CudaOps& ops, const Tensor& out, const Tensor& q, co
   if (!aligned(q.data, q.stride) || kv.kv_row % 8 != 0) return false;
   if (!kv.paged && (!aligned(kv.k_cur, kv.k_cur_stride) || !aligned(kv.v_cur, kv.v_cur_stride))) return false;
 
-  const int BQ = dh == 128 ? 32 : 64;
+  const bool mma = dh <= 64;  // register-resident mma.sync kernel; WMMA with shared-memory state for 128
+  const int BQ = mma ? 64 : 32;
   std::vector<int2> tiles;
   for (size_t i = 0; i < chunks.size(); ++i)
     for (int t = 0; t < chunks[i].len; t += BQ) tiles.push_back(make_int2(static_cast<int>(i), t));
@@ -245,12 +234,8 @@ bool diff_attention_prefill(CudaOps& ops, const Tensor& out, const Tensor& q, co
   a.eps = p.eps;
   a.subln = p.subln.ptr<const float>();
   const int n = static_cast<int>(tiles.size());
-  switch (dh) {
-    case 16: launch<16, 64>(ops, a, n, G); break;
-    case 32: launch<32, 64>(ops, a, n, G); break;
-    case 64: launch<64, 64>(ops, a, n, G); break;
-    default: launch<128, 32>(ops, a, n, G); break;
-  }
+  if (mma) return launch_diff_attention_mma(ops.stream(), a, n, G, dh);
+  launch<128, 32>(ops, a, n, G);
   return true;
 }
 

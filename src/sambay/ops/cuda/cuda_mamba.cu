@@ -123,7 +123,7 @@ __device__ __forceinline__ void scan_range(const ScanArgs& a, const SeqChunk& c,
     float acc = 0.0f;
 #pragma unroll
     for (int n = 0; n < N; ++n) {
-      s[n] = expf(delta * A[n]) * s[n] + delta * xv * to_float(Br[n]);
+      s[n] = __expf(delta * A[n]) * s[n] + delta * xv * to_float(Br[n]);
       acc = fmaf(s[n], to_float(Cr[n]), acc);
     }
     dsum += delta;
@@ -135,7 +135,7 @@ __device__ __forceinline__ void scan_range(const ScanArgs& a, const SeqChunk& c,
   }
   if (decay) {
 #pragma unroll
-    for (int n = 0; n < N; ++n) decay[n] = expf(dsum * A[n]);  // prod_t exp(delta_t A) = exp(A sum_t delta_t)
+    for (int n = 0; n < N; ++n) decay[n] = __expf(dsum * A[n]);  // prod_t exp(delta_t A) = exp(A sum_t delta_t)
   }
 }
 

@@ -151,6 +151,7 @@ CudaOps::CudaOps(int device) : device_(device) {
 
 CudaOps::~CudaOps() {
   chunks_device_ = {};
+  for (cudaEvent_t e : marks_) cudaEventDestroy(e);
   if (stream_) cudaStreamSynchronize(stream_);
   if (cublas_) cublasDestroy(cublas_);
   if (cublas_workspace_) cudaFree(cublas_workspace_);
@@ -168,7 +169,9 @@ OwnedTensor CudaOps::empty(int64_t rows, int64_t cols, DType dtype) {
   OwnedTensor t;
   t.view = Tensor(p, dtype, rows, cols, Device::Cuda);
   t.memory = std::shared_ptr<void>(p, [s](void* q) {
-    if (q) cudaFreeAsync(q, s);
+    // Memory allocated while capturing a graph that was then aborted was never really allocated:
+    // its free fails, which must not leave a sticky error for the next launch.
+    if (q && cudaFreeAsync(q, s) != cudaSuccess) cudaGetLastError();
   });
   return t;
 }
@@ -294,6 +297,24 @@ void CudaOps::launch_graph(const std::shared_ptr<void>& graph) {
   SAMBAY_CUDA_CHECK(cudaGraphLaunch(static_cast<GraphExec*>(graph.get())->exec, stream_));
 }
 
+int64_t CudaOps::mark() {
+  if (capturing_) return -1;
+  if (next_mark_ == marks_.size()) {
+    cudaEvent_t e;
+    SAMBAY_CUDA_CHECK(cudaEventCreate(&e));
+    marks_.push_back(e);
+  }
+  SAMBAY_CUDA_CHECK(cudaEventRecord(marks_[next_mark_], stream_));
+  return static_cast<int64_t>(next_mark_++);
+}
+
+double CudaOps::marks_elapsed_ms(int64_t from, int64_t to) {
+  SAMBAY_CUDA_CHECK(cudaEventSynchronize(marks_.at(to)));
+  float ms = 0;
+  SAMBAY_CUDA_CHECK(cudaEventElapsedTime(&ms, marks_.at(from), marks_.at(to)));
+  return ms;
+}
+
 const int32_t* CudaOps::device_ids(std::span<const int32_t> ids, OwnedTensor& keep) {
   if (ids.size() == step_ids_host_.size() && std::equal(ids.begin(), ids.end(), step_ids_host_.begin()))
     return static_cast<const int32_t*>(step_ids_);
@@ -303,12 +324,10 @@ const int32_t* CudaOps::device_ids(std::span<const int32_t> ids, OwnedTensor& ke
 }
 
 const SeqChunk* CudaOps::device_chunks(std::span<const SeqChunk> chunks) {
-  if (chunks.size() == step_chunks_host_.size() && !chunks.empty() &&
-      std::memcmp(chunks.data(), step_chunks_host_.data(), chunks.size_bytes()) == 0)
+  if (!chunks.empty() && std::equal(chunks.begin(), chunks.end(), step_chunks_host_.begin(), step_chunks_host_.end()))
     return static_cast<const SeqChunk*>(step_chunks_);
   SAMBAY_CUDA_REQUIRE(!capturing_, "cannot upload a chunk table during graph capture");
-  const bool same = chunks.size() == chunks_host_.size() &&
-                    std::memcmp(chunks.data(), chunks_host_.data(), chunks.size_bytes()) == 0;
+  const bool same = std::equal(chunks.begin(), chunks.end(), chunks_host_.begin(), chunks_host_.end());
   if (!same) {
     chunks_host_.assign(chunks.begin(), chunks.end());
     const int64_t bytes = static_cast<int64_t>(chunks.size_bytes());

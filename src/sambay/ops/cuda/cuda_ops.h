@@ -36,6 +36,9 @@ class CudaOps final : public Ops {
   std::shared_ptr<void> end_capture() override;
   void abort_capture() override;
   void launch_graph(const std::shared_ptr<void>& graph) override;
+  int64_t mark() override;
+  double marks_elapsed_ms(int64_t from, int64_t to) override;
+  void reset_marks() override { next_mark_ = 0; }
 
   void embedding(const Tensor& out, std::span<const int32_t> ids, const Tensor& table) override;
   void layer_norm(const Tensor& out, const Tensor& in, const Tensor& w, const Tensor& b, float eps) override;
@@ -87,6 +90,8 @@ class CudaOps final : public Ops {
   void* step_ids_ = nullptr;
   void* step_chunks_ = nullptr;
   bool capturing_ = false;
+  std::vector<cudaEvent_t> marks_;
+  size_t next_mark_ = 0;
 };
 
 // True when a CUDA device can be used (a driver, a device, and this build's kernels run on it).

@@ -1,0 +1,233 @@
+// Differential attention for few queries per sequence (decode) over long contexts: one block per
+// (query row, kv head pair, group of query pairs, key split); each warp takes 32 keys at a time,
+// one key per lane. A lane reads its key's k1 and k2 rows with 16-byte loads and computes the full
+// dot products with every query of the group (queries staged in shared memory), so scores need no
+// shuffles; the softmax update is one warp reduction per 32 keys; then lanes switch to head-dim
+// slices to accumulate [v1 | v2] weighted by the 32 probabilities. Both maps read each K/V byte once.
+#include <cuda_bf16.h>
+
+#include "sambay/ops/cuda/cuda_attention.cuh"
+#include "sambay/ops/cuda/cuda_attention_decode.h"
+#include "sambay/ops/cuda/cuda_check.h"
+
+namespace sambay::cuda {
+namespace {
+
+constexpr int kWarps = 4;
+constexpr int kGroupMax = 4;
+
+template <int DH>
+__global__ void __launch_bounds__(kWarps * 32) diff_attn_decode_kernel(DecodeArgs a) {
+  constexpr int VPL = 2 * DH / 32;  // [v1 | v2] values per lane
+  __shared__ __align__(16) float sq[kGroupMax][2][DH];       // scaled queries
+  __shared__ float sp[kWarps][kGroupMax][2][32];             // probabilities of the warp's 32 keys
+  __shared__ float sml[kWarps][kGroupMax][2][2];             // per-warp (max, sum)
+  __shared__ float sacc[kWarps][kGroupMax][2][2 * DH];       // per-warp accumulators
+
+  const int row = blockIdx.x;
+  const SeqChunk c = a.chunks[find_chunk(a.chunks, a.num_chunks, row)];
+  const int64_t pos = c.pos0 + (row - c.row0);
+  const int64_t lo = a.window > 0 ? max(int64_t{0}, pos - a.window + 1) : 0;
+  const int64_t nkeys = pos - lo + 1;
+  const int j = blockIdx.y / a.pair_blocks;
+  const int g0 = j * a.group + (blockIdx.y % a.pair_blocks) * kGroupMax;
+  const int ng = min(kGroupMax, j * a.group + a.group - g0);
+  const int64_t per_split = (nkeys + a.splits - 1) / a.splits;
+  const int64_t kb = lo + blockIdx.z * per_split, ke = min(pos + 1, kb + per_split);
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+
+  for (int i = threadIdx.x; i < kGroupMax * 2 * DH; i += blockDim.x) {
+    const int gi = i / (2 * DH), m = (i / DH) % 2, d = i % DH;
+    sq[gi][m][d] = gi < ng ? to_float(a.q[row * a.q_stride + static_cast<int64_t>(2 * (g0 + gi) + m) * DH + d]) * a.scale
+                           : 0.0f;
+  }
+  __syncthreads();
+
+  float mx[kGroupMax][2], sum[kGroupMax][2], acc[kGroupMax][2][VPL];
+#pragma unroll
+  for (int gi = 0; gi < kGroupMax; ++gi)
+#pragma unroll
+    for (int m = 0; m < 2; ++m) {
+      mx[gi][m] = -INFINITY;
+      sum[gi][m] = 0.0f;
+#pragma unroll
+      for (int v = 0; v < VPL; ++v) acc[gi][m][v] = 0.0f;
+    }
+
+  for (int64_t base = kb + warp * 32; base < ke; base += kWarps * 32) {
+    const int64_t key = base + lane;
+    const bool valid = key < ke;
+    float s[kGroupMax][2];
+#pragma unroll
+    for (int gi = 0; gi < kGroupMax; ++gi) s[gi][0] = s[gi][1] = 0.0f;
+    if (valid) {
+      const bf16* kr = a.kv.row(c, key, false) + static_cast<int64_t>(2 * j) * DH;
+#pragma unroll
+      for (int m = 0; m < 2; ++m)
+#pragma unroll
+        for (int d8 = 0; d8 < DH; d8 += 8) {
+          float kf[8];
+          load8(kr + m * DH + d8, kf);
+#pragma unroll
+          for (int gi = 0; gi < kGroupMax; ++gi) {
+            if (gi < ng) {
+              const float4 qa = *reinterpret_cast<const float4*>(&sq[gi][m][d8]);
+              const float4 qb = *reinterpret_cast<const float4*>(&sq[gi][m][d8 + 4]);
+              s[gi][m] += qa.x * kf[0] + qa.y * kf[1] + qa.z * kf[2] + qa.w * kf[3] + qb.x * kf[4] + qb.y * kf[5] +
+                          qb.z * kf[6] + qb.w * kf[7];
+            }
+          }
+        }
+    }
+#pragma unroll
+    for (int gi = 0; gi < kGroupMax; ++gi) {
+      if (gi >= ng) break;
+#pragma unroll
+      for (int m = 0; m < 2; ++m) {
+        const float sv = valid ? s[gi][m] : -INFINITY;
+        const float bm = warp_max(sv);
+        const float nm = fmaxf(mx[gi][m], bm);  // finite: every 32-key block has a valid key
+        const float corr = __expf(mx[gi][m] - nm);
+        const float p = valid ? __expf(sv - nm) : 0.0f;
+        sum[gi][m] = sum[gi][m] * corr + warp_sum(p);
+        mx[gi][m] = nm;
+#pragma unroll
+        for (int v = 0; v < VPL; ++v) acc[gi][m][v] *= corr;
+        sp[warp][gi][m][lane] = p;
+      }
+    }
+    __syncwarp();
+    const int nk = static_cast<int>(ke - base < 32 ? ke - base : 32);
+    for (int k = 0; k < nk; ++k) {
+      const bf16* vr = a.kv.row(c, base + k, true) + static_cast<int64_t>(2 * j) * DH + lane * VPL;
+      float vf[VPL];
+#pragma unroll
+      for (int v = 0; v < VPL; ++v) vf[v] = to_float(vr[v]);
+#pragma unroll
+      for (int gi = 0; gi < kGroupMax; ++gi) {
+        if (gi >= ng) break;
+#pragma unroll
+        for (int m = 0; m < 2; ++m) {
+          const float p = sp[warp][gi][m][k];
+#pragma unroll
+          for (int v = 0; v < VPL; ++v) acc[gi][m][v] = fmaf(p, vf[v], acc[gi][m][v]);
+        }
+      }
+    }
+    __syncwarp();
+  }
+
+  for (int gi = 0; gi < ng; ++gi)
+    for (int m = 0; m < 2; ++m) {
+      if (lane == 0) {
+        sml[warp][gi][m][0] = mx[gi][m];
+        sml[warp][gi][m][1] = sum[gi][m];
+      }
+#pragma unroll
+      for (int v = 0; v < VPL; ++v) sacc[warp][gi][m][lane * VPL + v] = acc[gi][m][v];
+    }
+  __syncthreads();
+
+  // Warp gi merges the warps' states of query pair gi; lanes over [v1 | v2] values.
+  if (warp >= ng) return;
+  const int gi = warp, g = g0 + gi;
+  float A[2][VPL], M[2], L[2];
+#pragma unroll
+  for (int m = 0; m < 2; ++m) {
+    M[m] = -INFINITY;
+    for (int w = 0; w < kWarps; ++w) M[m] = fmaxf(M[m], sml[w][gi][m][0]);
+    L[m] = 0.0f;
+#pragma unroll
+    for (int v = 0; v < VPL; ++v) A[m][v] = 0.0f;
+    if (M[m] == -INFINITY) continue;
+    for (int w = 0; w < kWarps; ++w) {
+      const float f = __expf(sml[w][gi][m][0] - M[m]);
+      L[m] += sml[w][gi][m][1] * f;
+#pragma unroll
+      for (int v = 0; v < VPL; ++v) A[m][v] += sacc[w][gi][m][lane * VPL + v] * f;
+    }
+  }
+  if (a.splits > 1) {
+    const int64_t part = (static_cast<int64_t>(row) * a.G + g) * a.splits + blockIdx.z;
+#pragma unroll
+    for (int m = 0; m < 2; ++m) {
+      if (lane == 0) {
+        a.part_ml[(part * 2 + m) * 2] = M[m];
+        a.part_ml[(part * 2 + m) * 2 + 1] = L[m];
+      }
+#pragma unroll
+      for (int v = 0; v < VPL; ++v) a.part_acc[(part * 2 + m) * 2 * DH + lane * VPL + v] = A[m][v];
+    }
+    return;
+  }
+  float d[VPL], ss = 0;
+#pragma unroll
+  for (int v = 0; v < VPL; ++v) {
+    d[v] = A[0][v] / L[0] - a.lambda * A[1][v] / L[1];
+    ss += d[v] * d[v];
+  }
+  const float rinv = rsqrtf(warp_sum(ss) / (2 * DH) + a.eps) * a.out_scale;
+  bf16* o = a.out + row * a.out_stride + static_cast<int64_t>(g) * 2 * DH;
+#pragma unroll
+  for (int v = 0; v < VPL; ++v) o[lane * VPL + v] = from_float<bf16>(d[v] * rinv * a.subln[lane * VPL + v]);
+}
+
+// Merges the splits of one (row, pair); one warp, lanes over [v1 | v2] values.
+template <int DH>
+__global__ void diff_attn_decode_combine_kernel(DecodeArgs a) {
+  constexpr int VPL = 2 * DH / 32;
+  const int row = blockIdx.x, g = blockIdx.y, lane = threadIdx.x;
+  float A[2][VPL], L[2];
+#pragma unroll
+  for (int m = 0; m < 2; ++m) {
+    float M = -INFINITY;
+    for (int s = 0; s < a.splits; ++s)
+      M = fmaxf(M, a.part_ml[(((static_cast<int64_t>(row) * a.G + g) * a.splits + s) * 2 + m) * 2]);
+    L[m] = 0.0f;
+#pragma unroll
+    for (int v = 0; v < VPL; ++v) A[m][v] = 0.0f;
+    for (int s = 0; s < a.splits; ++s) {
+      const int64_t part = (static_cast<int64_t>(row) * a.G + g) * a.splits + s;
+      const float pm = a.part_ml[(part * 2 + m) * 2];
+      if (pm == -INFINITY) continue;
+      const float f = __expf(pm - M);
+      L[m] += a.part_ml[(part * 2 + m) * 2 + 1] * f;
+#pragma unroll
+      for (int v = 0; v < VPL; ++v) A[m][v] += a.part_acc[(part * 2 + m) * 2 * DH + lane * VPL + v] * f;
+    }
+  }
+  float d[VPL], ss = 0;
+#pragma unroll
+  for (int v = 0; v < VPL; ++v) {
+    d[v] = A[0][v] / L[0] - a.lambda * A[1][v] / L[1];
+    ss += d[v] * d[v];
+  }
+  const float rinv = rsqrtf(warp_sum(ss) / (2 * DH) + a.eps) * a.out_scale;
+  bf16* o = a.out + row * a.out_stride + static_cast<int64_t>(g) * 2 * DH;
+#pragma unroll
+  for (int v = 0; v < VPL; ++v) o[lane * VPL + v] = from_float<bf16>(d[v] * rinv * a.subln[lane * VPL + v]);
+}
+
+template <int DH>
+void launch(cudaStream_t s, const DecodeArgs& a, int rows, int kv_pairs) {
+  diff_attn_decode_kernel<DH><<<dim3(rows, kv_pairs * a.pair_blocks, a.splits), kWarps * 32, 0, s>>>(a);
+  SAMBAY_CUDA_LAUNCHED();
+  if (a.splits > 1) {
+    diff_attn_decode_combine_kernel<DH><<<dim3(rows, a.G), 32, 0, s>>>(a);
+    SAMBAY_CUDA_LAUNCHED();
+  }
+}
+
+}  // namespace
+
+bool launch_diff_attention_decode(cudaStream_t stream, const DecodeArgs& a, int rows, int kv_pairs) {
+  switch (a.dh) {
+    case 16: launch<16>(stream, a, rows, kv_pairs); return true;
+    case 32: launch<32>(stream, a, rows, kv_pairs); return true;
+    case 64: launch<64>(stream, a, rows, kv_pairs); return true;
+    case 128: launch<128>(stream, a, rows, kv_pairs); return true;
+    default: return false;
+  }
+}
+
+}  // namespace sambay::cuda
