@@ -65,3 +65,9 @@ for p in 2048 32768; do
     --prompt-len "$p" --gen-len 8 --batch 1 --no-ceilings --profile
   grep -v "^info" "$out/profile-p$p.log" | head -40 | tee -a "$summary"
 done
+
+# Hardware counters of the prompt kernels (durations, throughput against the SM and memory peaks).
+run ncu-prefill 300 ncu --kernel-name regex:"scan|diff_attn|conv_tokens|gemv|add_norm" --launch-skip 0 --launch-count 12 \
+  --section SpeedOfLight build-gpu/sambay bench --model models/phi4-mini-flash-reasoning --dummy --device cuda \
+  --prompt-len 2048 --gen-len 2 --batch 1 --no-ceilings
+grep -E "^  [a-z_].*\(|Duration|Memory Throughput|Compute \(SM\) Throughput" "$out/ncu-prefill.log" | head -60 | tee -a "$summary"

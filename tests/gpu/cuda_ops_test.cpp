@@ -39,12 +39,20 @@ TEST_F(CudaOps_, Linear) {
 }
 
 TEST_F(CudaOps_, NormsAndElementwise) {
-  for (int64_t cols : {64, 2560, 333}) {
+  for (int64_t cols : {64, 2560, 333, 5000}) {
     Pair x = random(7, cols, 3, DType::F32), w = random(1, cols, 1, DType::F32), b = random(1, cols, 1, DType::F32);
     Pair y = output(7, cols);
     cpu.layer_norm(*y.cpu, *x.cpu, *w.cpu, *b.cpu, 1e-5f);
     gpu->layer_norm(*y.gpu, *x.gpu, *w.gpu, *b.gpu, 1e-5f);
     EXPECT_LE(rel_error(y), kBf16Out) << "layer_norm " << cols;
+
+    for (DType yt : {DType::BF16, DType::F32}) {
+      Pair x2 = random(7, cols, 3, DType::F32), y2 = random(7, cols, 1, yt), u2 = output(7, cols);
+      cpu.add_layer_norm(*x2.cpu, *y2.cpu, *u2.cpu, *w.cpu, *b.cpu, 1e-5f);
+      gpu->add_layer_norm(*x2.gpu, *y2.gpu, *u2.gpu, *w.gpu, *b.gpu, 1e-5f);
+      EXPECT_LE(rel_error(x2), 1e-6) << "add_layer_norm residual " << cols;
+      EXPECT_LE(rel_error(u2), kBf16Out) << "add_layer_norm output " << cols;
+    }
 
     Pair g = random(7, cols, 4, DType::BF16, 3), v = random(7, cols), o = output(7, cols);
     cpu.silu_mul(*o.cpu, *g.cpu, *v.cpu);

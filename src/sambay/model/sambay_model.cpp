@@ -87,22 +87,45 @@ OwnedTensor SambaModel::run_layers(Step& s, std::span<const int32_t> tokens) {
   s.u = ops_.empty(s.rows, h, ops_.activation_dtype());
   ops_.embedding(*s.x, tokens, w_.embed);
 
+  // x += sub-block output is deferred to the next norm, which does both in one pass.
+  const float eps = static_cast<float>(config_.layer_norm_eps);
+  OwnedTensor pending;
+  bool has_pending = false;
+  auto norm = [&](const Tensor& w, const Tensor& b) {
+    if (has_pending) ops_.add_layer_norm(*s.x, *pending, *s.u, w, b, eps);
+    else ops_.layer_norm(*s.u, *s.x, w, b, eps);
+    pending = {};
+    has_pending = false;
+  };
+  auto add_pending = [&] {
+    if (has_pending) ops_.add(*s.x, *pending);
+    pending = {};
+    has_pending = false;
+  };
   for (const LayerInfo& L : table_.layers) {
-    if (L.index == table_.first_cross_decoder_layer) keep_logit_rows(s);
+    if (L.index == table_.first_cross_decoder_layer) {
+      add_pending();
+      keep_logit_rows(s);
+    }
     const LayerWeights& lw = w_.layers[L.index];
-    ops_.layer_norm(*s.u, *s.x, lw.ln_in_w, lw.ln_in_b, static_cast<float>(config_.layer_norm_eps));
+    norm(lw.ln_in_w, lw.ln_in_b);
     switch (L.kind) {
       case LayerKind::Mamba:
-      case LayerKind::MambaMemory: mamba(L, lw, s); break;
-      case LayerKind::Gmu: gmu(lw, s); break;
-      default: attention(L, lw, s); break;
+      case LayerKind::MambaMemory: pending = mamba(L, lw, s); break;
+      case LayerKind::Gmu: pending = gmu(lw, s); break;
+      default: pending = attention(L, lw, s); break;
     }
-    ops_.layer_norm(*s.u, *s.x, lw.ln_post_w, lw.ln_post_b, static_cast<float>(config_.layer_norm_eps));
-    mlp(lw, s);
+    has_pending = true;
+    norm(lw.ln_post_w, lw.ln_post_b);
+    pending = mlp(lw, s);
+    has_pending = true;
   }
-  keep_logit_rows(s);
+  if (!s.compacted) {
+    add_pending();
+    keep_logit_rows(s);
+  }
+  norm(w_.final_ln_w, w_.final_ln_b);
 
-  ops_.layer_norm(*s.u, *s.x, w_.final_ln_w, w_.final_ln_b, static_cast<float>(config_.layer_norm_eps));
   OwnedTensor logits = ops_.empty(s.rows, config_.vocab_size, DType::F32);
   ops_.linear(*logits, *s.u, w_.lm_head, nullptr);
   return logits;
@@ -121,6 +144,10 @@ OwnedTensor SambaModel::replay_decode(Step& s, std::span<const int32_t> tokens, 
     try {
       OwnedTensor out = run_layers(s, tokens);
       ops_.copy(*g.logits, *out);
+      // Free the step's buffers inside the capture, so every replay frees what it allocates.
+      s.x = {};
+      s.u = {};
+      s.memory = {};
     } catch (...) {
       ops_.abort_capture();
       throw;
@@ -134,7 +161,7 @@ OwnedTensor SambaModel::replay_decode(Step& s, std::span<const int32_t> tokens, 
 
 // Mamba-1: in_proj -> [x | z]; causal conv + silu; x_proj -> [dt_low | B | C]; dt_proj; selective
 // scan; gate with silu(z); out_proj. The memory layer keeps the scan output before the gate.
-void SambaModel::mamba(const LayerInfo& L, const LayerWeights& lw, Step& s) {
+OwnedTensor SambaModel::mamba(const LayerInfo& L, const LayerWeights& lw, Step& s) {
   const MambaWeights& w = lw.mamba;
   const int64_t E = config_.d_inner, N = config_.mamba_d_state, R = config_.dt_rank();
   const DType act = ops_.activation_dtype();
@@ -161,12 +188,12 @@ void SambaModel::mamba(const LayerInfo& L, const LayerWeights& lw, Step& s) {
   }
   OwnedTensor out = ops_.empty(s.rows, config_.hidden_size, act);
   ops_.linear(*out, *y, w.out_proj, nullptr);
-  ops_.add(*s.x, *out);
+  return out;
 }
 
 // Differential attention. SWA layers read their own ring plus the new K/V; the full layer stores its
 // K/V in the shared pages first and reads them; cross layers project only Q and read those pages.
-void SambaModel::attention(const LayerInfo& L, const LayerWeights& lw, Step& s) {
+OwnedTensor SambaModel::attention(const LayerInfo& L, const LayerWeights& lw, Step& s) {
   const AttentionWeights& w = lw.attn;
   const int64_t H = config_.num_attention_heads, Hkv = config_.num_key_value_heads, dh = config_.head_dim();
   const DType act = ops_.activation_dtype();
@@ -208,11 +235,11 @@ void SambaModel::attention(const LayerInfo& L, const LayerWeights& lw, Step& s) 
   }
   OwnedTensor out = ops_.empty(s.rows, config_.hidden_size, act);
   ops_.linear(*out, *o, w.out_proj, &w.out_bias);
-  ops_.add(*s.x, *out);
+  return out;
 }
 
 // Gated memory unit: out_proj(silu(in_proj(u)) * memory).
-void SambaModel::gmu(const LayerWeights& lw, Step& s) {
+OwnedTensor SambaModel::gmu(const LayerWeights& lw, Step& s) {
   const int64_t E = config_.d_inner;
   const DType act = ops_.activation_dtype();
   OwnedTensor g = ops_.empty(s.rows, E, act);
@@ -220,11 +247,11 @@ void SambaModel::gmu(const LayerWeights& lw, Step& s) {
   ops_.silu_mul(*g, *g, *s.memory);
   OwnedTensor out = ops_.empty(s.rows, config_.hidden_size, act);
   ops_.linear(*out, *g, lw.gmu.out_proj, nullptr);
-  ops_.add(*s.x, *out);
+  return out;
 }
 
 // SwiGLU MLP: fc2(silu(gate) * up) with [gate | up] = fc1(u).
-void SambaModel::mlp(const LayerWeights& lw, Step& s) {
+OwnedTensor SambaModel::mlp(const LayerWeights& lw, Step& s) {
   const int64_t I = config_.intermediate_size;
   const DType act = ops_.activation_dtype();
   OwnedTensor gu = ops_.empty(s.rows, 2 * I, act);
@@ -233,7 +260,7 @@ void SambaModel::mlp(const LayerWeights& lw, Step& s) {
   ops_.silu_mul(*a, gu->cols_slice(0, I), gu->cols_slice(I, I));
   OwnedTensor out = ops_.empty(s.rows, config_.hidden_size, act);
   ops_.linear(*out, *a, lw.fc2, nullptr);
-  ops_.add(*s.x, *out);
+  return out;
 }
 
 // Drops the rows whose logits nobody asked for. Nothing after the self-decoder mixes positions

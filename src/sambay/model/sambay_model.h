@@ -48,10 +48,12 @@ class SambaModel {
   struct Step;  // the activations and bookkeeping of one forward call
   OwnedTensor run_layers(Step& s, std::span<const int32_t> tokens);
   OwnedTensor replay_decode(Step& s, std::span<const int32_t> tokens, const StateCache& cache);
-  void mamba(const LayerInfo& L, const LayerWeights& w, Step& s);
-  void attention(const LayerInfo& L, const LayerWeights& w, Step& s);
-  void gmu(const LayerWeights& w, Step& s);
-  void mlp(const LayerWeights& w, Step& s);
+  // Each sub-block returns its output; the caller adds it to the residual stream (fused with the
+  // next norm).
+  OwnedTensor mamba(const LayerInfo& L, const LayerWeights& w, Step& s);
+  OwnedTensor attention(const LayerInfo& L, const LayerWeights& w, Step& s);
+  OwnedTensor gmu(const LayerWeights& w, Step& s);
+  OwnedTensor mlp(const LayerWeights& w, Step& s);
   void keep_logit_rows(Step& s);
 
   SambaConfig config_;

@@ -119,6 +119,12 @@ class Ops {
   virtual void linear(const Tensor& out, const Tensor& in, const Tensor& w, const Tensor* bias) = 0;
   // x += y
   virtual void add(const Tensor& x, const Tensor& y) = 0;
+  // x += y, then out = LayerNorm(x): a residual update and the next pre-norm in one pass.
+  virtual void add_layer_norm(const Tensor& x, const Tensor& y, const Tensor& out, const Tensor& w, const Tensor& b,
+                              float eps) {
+    add(x, y);
+    layer_norm(out, x, w, b, eps);
+  }
   // out = silu(gate) * x
   virtual void silu_mul(const Tensor& out, const Tensor& gate, const Tensor& x) = 0;
   // out[i] = in[rows[i]]

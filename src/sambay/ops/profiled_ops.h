@@ -85,6 +85,10 @@ class ProfiledOps final : public Ops {
     timed("linear", [&] { inner_.linear(out, in, w, bias); });
   }
   void add(const Tensor& x, const Tensor& y) override { timed("add", [&] { inner_.add(x, y); }); }
+  void add_layer_norm(const Tensor& x, const Tensor& y, const Tensor& out, const Tensor& w, const Tensor& b,
+                      float eps) override {
+    timed("add_layer_norm", [&] { inner_.add_layer_norm(x, y, out, w, b, eps); });
+  }
   void silu_mul(const Tensor& out, const Tensor& gate, const Tensor& x) override {
     timed("silu_mul", [&] { inner_.silu_mul(out, gate, x); });
   }

@@ -57,11 +57,14 @@ __global__ void __launch_bounds__(kWarps * 32) diff_attn_decode_kernel(DecodeArg
   for (int64_t base = kb + warp * 32; base < ke; base += kWarps * 32) {
     const int64_t key = base + lane;
     const bool valid = key < ke;
+    // Each lane locates its key's K and V rows once; the V loop below gets them by shuffle, so its
+    // loads do not wait on page-table lookups.
+    const bf16* kr = valid ? a.kv.row(c, key, false) + static_cast<int64_t>(2 * j) * DH : nullptr;
+    const bf16* my_v = valid ? a.kv.row(c, key, true) + static_cast<int64_t>(2 * j) * DH : nullptr;
     float s[kGroupMax][2];
 #pragma unroll
     for (int gi = 0; gi < kGroupMax; ++gi) s[gi][0] = s[gi][1] = 0.0f;
     if (valid) {
-      const bf16* kr = a.kv.row(c, key, false) + static_cast<int64_t>(2 * j) * DH;
 #pragma unroll
       for (int m = 0; m < 2; ++m)
 #pragma unroll
@@ -98,19 +101,28 @@ __global__ void __launch_bounds__(kWarps * 32) diff_attn_decode_kernel(DecodeArg
     }
     __syncwarp();
     const int nk = static_cast<int>(ke - base < 32 ? ke - base : 32);
-    for (int k = 0; k < nk; ++k) {
-      const bf16* vr = a.kv.row(c, base + k, true) + static_cast<int64_t>(2 * j) * DH + lane * VPL;
-      float vf[VPL];
+    constexpr int kUnroll = 8;  // V rows in flight per lane
+    for (int k0 = 0; k0 < 32; k0 += kUnroll) {
+      if (k0 >= nk) break;
+      float vf[kUnroll][VPL];
 #pragma unroll
-      for (int v = 0; v < VPL; ++v) vf[v] = to_float(vr[v]);
+      for (int u = 0; u < kUnroll; ++u) {
+        const bf16* vr = reinterpret_cast<const bf16*>(
+            __shfl_sync(0xffffffffu, reinterpret_cast<uintptr_t>(my_v), k0 + u));
 #pragma unroll
-      for (int gi = 0; gi < kGroupMax; ++gi) {
-        if (gi >= ng) break;
+        for (int v = 0; v < VPL; ++v) vf[u][v] = k0 + u < nk ? to_float(vr[lane * VPL + v]) : 0.0f;
+      }
 #pragma unroll
-        for (int m = 0; m < 2; ++m) {
-          const float p = sp[warp][gi][m][k];
+      for (int u = 0; u < kUnroll; ++u) {
 #pragma unroll
-          for (int v = 0; v < VPL; ++v) acc[gi][m][v] = fmaf(p, vf[v], acc[gi][m][v]);
+        for (int gi = 0; gi < kGroupMax; ++gi) {
+          if (gi >= ng) break;
+#pragma unroll
+          for (int m = 0; m < 2; ++m) {
+            const float p = sp[warp][gi][m][k0 + u];  // 0 for keys past the end
+#pragma unroll
+            for (int v = 0; v < VPL; ++v) acc[gi][m][v] = fmaf(p, vf[u][v], acc[gi][m][v]);
+          }
         }
       }
     }

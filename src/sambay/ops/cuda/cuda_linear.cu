@@ -3,6 +3,8 @@
 // Up to 8 input rows (decode) a GEMV kernel streams the weights once with 16-byte loads: the cost is
 // the weight bytes. Matrices with few output rows (Mamba x_proj: 192 rows) give each row a whole
 // block, so the grid still fills the GPU. Above 8 input rows cuBLAS runs the GEMM on tensor cores.
+#include <algorithm>
+
 #include "sambay/ops/cuda/cuda_check.h"
 #include "sambay/ops/cuda/cuda_kernels.cuh"
 #include "sambay/ops/cuda/cuda_ops.h"
@@ -21,8 +23,11 @@ __global__ void __launch_bounds__(kGemvThreads) gemv_kernel(Out* out, int64_t ou
                                                             const float* bias, int T, int N, int K) {
   constexpr int kRowsPerBlock = 8 / WPR;
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-  const int row = blockIdx.x * kRowsPerBlock + warp / WPR;
   const int part = warp % WPR;
+  // A grid sized to the GPU walks all row blocks: no tail wave, every warp streams weights.
+  const int row_blocks = (N + kRowsPerBlock - 1) / kRowsPerBlock;
+  for (int rb = blockIdx.x; rb < row_blocks; rb += gridDim.x) {
+  const int row = rb * kRowsPerBlock + warp / WPR;
   float acc[TT];
 #pragma unroll
   for (int t = 0; t < TT; ++t) acc[t] = 0.0f;
@@ -81,18 +86,21 @@ __global__ void __launch_bounds__(kGemvThreads) gemv_kernel(Out* out, int64_t ou
 #pragma unroll
       for (int t = 0; t < TT; ++t) partial[warp][t] = acc[t];
     __syncthreads();
-    if (part != 0) return;
+    if (part == 0) {
 #pragma unroll
-    for (int t = 0; t < TT; ++t) {
-      acc[t] = 0.0f;
-      for (int p = 0; p < WPR; ++p) acc[t] += partial[warp + p][t];
+      for (int t = 0; t < TT; ++t) {
+        acc[t] = 0.0f;
+        for (int p = 0; p < WPR; ++p) acc[t] += partial[warp + p][t];
+      }
     }
+    __syncthreads();  // partial is reused by the next row block
   }
-  if (lane == 0 && row < N) {
+  if (part == 0 && lane == 0 && row < N) {
     const float b = bias ? bias[row] : 0.0f;
 #pragma unroll
     for (int t = 0; t < TT; ++t)
       if (t < T) out[t * out_stride + row] = from_float<Out>(acc[t] + b);
+  }
   }
 }
 
@@ -106,9 +114,9 @@ __global__ void add_bias_kernel(Out* out, int64_t out_stride, const float* bias,
 }
 
 template <int TT, int WPR, bool VEC, class Out>
-void launch_gemv(cudaStream_t s, const Tensor& out, const Tensor& in, const Tensor& w, const float* bias) {
+void launch_gemv(cudaStream_t s, const Tensor& out, const Tensor& in, const Tensor& w, const float* bias, int sms) {
   const int N = static_cast<int>(w.rows);
-  const unsigned blocks = blocks_for(N, 8 / WPR);
+  const unsigned blocks = std::min<unsigned>(blocks_for(N, 8 / WPR), 8u * sms);  // 8 blocks of 256 fill an SM
   gemv_kernel<TT, WPR, VEC, Out><<<blocks, kGemvThreads, 0, s>>>(out.ptr<Out>(), out.stride, in.ptr<const bf16>(),
                                                                  in.stride, w.ptr<const bf16>(), w.stride, bias,
                                                                  static_cast<int>(in.rows), N, static_cast<int>(w.cols));
@@ -123,13 +131,13 @@ void gemv_dispatch(cudaStream_t s, const Tensor& out, const Tensor& in, const Te
   const int64_t want_blocks = 4 * static_cast<int64_t>(sms);
   const int wpr = w.rows >= want_blocks * 8 ? 1 : w.rows >= want_blocks * 4 ? 2 : w.rows >= want_blocks * 2 ? 4 : 8;
   if (vec) {
-    if (wpr == 1) return launch_gemv<TT, 1, true, Out>(s, out, in, w, bias);
-    if (wpr == 2) return launch_gemv<TT, 2, true, Out>(s, out, in, w, bias);
-    if (wpr == 4) return launch_gemv<TT, 4, true, Out>(s, out, in, w, bias);
-    return launch_gemv<TT, 8, true, Out>(s, out, in, w, bias);
+    if (wpr == 1) return launch_gemv<TT, 1, true, Out>(s, out, in, w, bias, sms);
+    if (wpr == 2) return launch_gemv<TT, 2, true, Out>(s, out, in, w, bias, sms);
+    if (wpr == 4) return launch_gemv<TT, 4, true, Out>(s, out, in, w, bias, sms);
+    return launch_gemv<TT, 8, true, Out>(s, out, in, w, bias, sms);
   }
-  if (wpr <= 2) return launch_gemv<TT, 1, false, Out>(s, out, in, w, bias);
-  launch_gemv<TT, 8, false, Out>(s, out, in, w, bias);
+  if (wpr <= 2) return launch_gemv<TT, 1, false, Out>(s, out, in, w, bias, sms);
+  launch_gemv<TT, 8, false, Out>(s, out, in, w, bias, sms);
 }
 
 template <class Out>

@@ -105,7 +105,29 @@ struct ScanArgs {
   int segments_per_chunk;
 };
 
+// One token's inputs of one channel.
+template <int N>
+struct ScanInputs {
+  float dt, x, z, B[N], C[N];
+};
+
+template <int N>
+__device__ __forceinline__ void load_inputs(const ScanArgs& a, int64_t r, int e, ScanInputs<N>& in) {
+  in.dt = to_float(a.dt[r * a.dt_stride + e]);
+  in.x = to_float(a.x[r * a.x_stride + e]);
+  in.z = a.z ? to_float(a.z[r * a.z_stride + e]) : 0.0f;
+  const bf16* Br = a.B + r * a.B_stride;
+  const bf16* Cr = a.C + r * a.C_stride;
+#pragma unroll
+  for (int n = 0; n < N; ++n) {
+    in.B[n] = to_float(Br[n]);
+    in.C[n] = to_float(Cr[n]);
+  }
+}
+
 // Scans tokens [t0, t1) of chunk c for channel e from state s (in registers), optionally writing y.
+// The next token's inputs are loaded while the current one is computed: the recurrence itself is
+// cheap, the loads' latency is what a sequential scan waits on.
 template <int N>
 __device__ __forceinline__ void scan_range(const ScanArgs& a, const SeqChunk& c, int e, int t0, int t1, float* s,
                                            float* decay, bool write_y) {
@@ -114,24 +136,24 @@ __device__ __forceinline__ void scan_range(const ScanArgs& a, const SeqChunk& c,
   for (int n = 0; n < N; ++n) A[n] = a.A[static_cast<int64_t>(e) * N + n];
   const float D = a.D[e], bias = a.dt_bias[e];
   float dsum = 0.0f;
+  ScanInputs<N> cur, next;
+  if (t0 < t1) load_inputs<N>(a, c.row0 + t0, e, cur);
   for (int t = t0; t < t1; ++t) {
-    const int64_t r = c.row0 + t;
-    const float delta = softplus(to_float(a.dt[r * a.dt_stride + e]) + bias);
-    const float xv = to_float(a.x[r * a.x_stride + e]);
-    const bf16* Br = a.B + r * a.B_stride;
-    const bf16* Cr = a.C + r * a.C_stride;
+    if (t + 1 < t1) load_inputs<N>(a, c.row0 + t + 1, e, next);
+    const float delta = softplus(cur.dt + bias);
     float acc = 0.0f;
 #pragma unroll
     for (int n = 0; n < N; ++n) {
-      s[n] = __expf(delta * A[n]) * s[n] + delta * xv * to_float(Br[n]);
-      acc = fmaf(s[n], to_float(Cr[n]), acc);
+      s[n] = __expf(delta * A[n]) * s[n] + delta * cur.x * cur.B[n];
+      acc = fmaf(s[n], cur.C[n], acc);
     }
     dsum += delta;
     if (write_y) {
-      float out = acc + D * xv;
-      if (a.z) out *= silu(to_float(a.z[r * a.z_stride + e]));
-      a.y[r * a.y_stride + e] = from_float<bf16>(out);
+      float out = acc + D * cur.x;
+      if (a.z) out *= silu(cur.z);
+      a.y[(c.row0 + t) * a.y_stride + e] = from_float<bf16>(out);
     }
+    cur = next;
   }
   if (decay) {
 #pragma unroll

@@ -45,6 +45,58 @@ __global__ void layer_norm_kernel(Out* out, int64_t out_stride, const float* in,
   for (int i = threadIdx.x; i < cols; i += blockDim.x) y[i] = from_float<Out>((x[i] - mean) * rstd * w[i] + b[i]);
 }
 
+// One block per row, the row held in registers (up to 256 x kPerThread values): optional x += y,
+// then out = LayerNorm(x). Two block reductions, one read and one write of the row.
+constexpr int kNormThreads = 256;
+constexpr int kPerThread = 16;
+
+template <class Y, class Out>
+__global__ void __launch_bounds__(kNormThreads) add_norm_kernel(float* x, int64_t x_stride, const Y* y, int64_t y_stride,
+                                                                Out* out, int64_t out_stride, const float* w,
+                                                                const float* b, int cols, float eps) {
+  __shared__ float partial[kNormThreads / 32];
+  float* xr = x + blockIdx.x * x_stride;
+  float v[kPerThread];
+  float sum = 0;
+#pragma unroll
+  for (int i = 0; i < kPerThread; ++i) {
+    const int c = threadIdx.x + i * kNormThreads;
+    v[i] = 0.0f;
+    if (c < cols) {
+      v[i] = xr[c];
+      if (y) {
+        v[i] += to_float(y[blockIdx.x * y_stride + c]);
+        xr[c] = v[i];
+      }
+      sum += v[i];
+    }
+  }
+  auto block_sum = [&](float s) {
+    s = warp_sum(s);
+    if ((threadIdx.x & 31) == 0) partial[threadIdx.x >> 5] = s;
+    __syncthreads();
+    float t = 0;
+#pragma unroll
+    for (int i = 0; i < kNormThreads / 32; ++i) t += partial[i];
+    __syncthreads();
+    return t;
+  };
+  const float mean = block_sum(sum) / cols;
+  float var = 0;
+#pragma unroll
+  for (int i = 0; i < kPerThread; ++i) {
+    const int c = threadIdx.x + i * kNormThreads;
+    if (c < cols) var += (v[i] - mean) * (v[i] - mean);
+  }
+  const float rstd = rsqrtf(block_sum(var) / cols + eps);
+  Out* o = out + blockIdx.x * out_stride;
+#pragma unroll
+  for (int i = 0; i < kPerThread; ++i) {
+    const int c = threadIdx.x + i * kNormThreads;
+    if (c < cols) o[c] = from_float<Out>((v[i] - mean) * rstd * w[c] + b[c]);
+  }
+}
+
 template <class Y>
 __global__ void add_kernel(float* x, int64_t x_stride, const Y* y, int64_t y_stride, int rows, int cols) {
   const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
@@ -359,10 +411,39 @@ void CudaOps::embedding(const Tensor& out, std::span<const int32_t> ids, const T
   SAMBAY_CUDA_LAUNCHED();
 }
 
+void CudaOps::add_layer_norm(const Tensor& x, const Tensor& y, const Tensor& out, const Tensor& w, const Tensor& b,
+                             float eps) {
+  SAMBAY_CUDA_REQUIRE(x.dtype == DType::F32 && x.rows == y.rows && x.cols == y.cols && out.rows == x.rows &&
+                          out.cols == x.cols,
+                      "add_layer_norm: shape mismatch");
+  if (x.rows == 0) return;
+  if (x.cols > kNormThreads * kPerThread || out.dtype != DType::BF16 || (y.dtype != DType::BF16 && y.dtype != DType::F32)) {
+    Ops::add_layer_norm(x, y, out, w, b, eps);
+    return;
+  }
+  const int cols = static_cast<int>(x.cols);
+  if (y.dtype == DType::BF16)
+    add_norm_kernel<<<x.rows, kNormThreads, 0, stream_>>>(x.ptr<float>(), x.stride, y.ptr<const bf16>(), y.stride,
+                                                          out.ptr<bf16>(), out.stride, w.ptr<const float>(),
+                                                          b.ptr<const float>(), cols, eps);
+  else
+    add_norm_kernel<<<x.rows, kNormThreads, 0, stream_>>>(x.ptr<float>(), x.stride, y.ptr<const float>(), y.stride,
+                                                          out.ptr<bf16>(), out.stride, w.ptr<const float>(),
+                                                          b.ptr<const float>(), cols, eps);
+  SAMBAY_CUDA_LAUNCHED();
+}
+
 void CudaOps::layer_norm(const Tensor& out, const Tensor& in, const Tensor& w, const Tensor& b, float eps) {
   SAMBAY_CUDA_REQUIRE(in.dtype == DType::F32 && out.rows == in.rows && out.cols == in.cols, "layer_norm: shape mismatch");
   if (in.rows == 0) return;
   const int cols = static_cast<int>(in.cols);
+  if (cols <= kNormThreads * kPerThread && out.dtype == DType::BF16) {
+    add_norm_kernel<bf16, bf16><<<in.rows, kNormThreads, 0, stream_>>>(
+        const_cast<float*>(in.ptr<const float>()), in.stride, nullptr, 0, out.ptr<bf16>(), out.stride,
+        w.ptr<const float>(), b.ptr<const float>(), cols, eps);
+    SAMBAY_CUDA_LAUNCHED();
+    return;
+  }
   if (out.dtype == DType::BF16)
     layer_norm_kernel<<<in.rows, 256, 0, stream_>>>(out.ptr<bf16>(), out.stride, in.ptr<const float>(), in.stride,
                                                     w.ptr<const float>(), b.ptr<const float>(), cols, eps);

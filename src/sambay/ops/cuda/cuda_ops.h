@@ -44,6 +44,8 @@ class CudaOps final : public Ops {
   void layer_norm(const Tensor& out, const Tensor& in, const Tensor& w, const Tensor& b, float eps) override;
   void linear(const Tensor& out, const Tensor& in, const Tensor& w, const Tensor* bias) override;
   void add(const Tensor& x, const Tensor& y) override;
+  void add_layer_norm(const Tensor& x, const Tensor& y, const Tensor& out, const Tensor& w, const Tensor& b,
+                      float eps) override;
   void silu_mul(const Tensor& out, const Tensor& gate, const Tensor& x) override;
   void gather_rows(const Tensor& out, const Tensor& in, std::span<const int32_t> rows) override;
   void argmax_rows(const Tensor& logits, std::span<int32_t> ids) override;
