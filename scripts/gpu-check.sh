@@ -66,8 +66,16 @@ for p in 2048 32768; do
   grep -v "^info" "$out/profile-p$p.log" | head -40 | tee -a "$summary"
 done
 
-# Hardware counters of the prompt kernels (durations, throughput against the SM and memory peaks).
-run ncu-prefill 300 ncu --kernel-name regex:"scan|diff_attn|conv_tokens|gemv|add_norm" --launch-skip 0 --launch-count 12 \
-  --section SpeedOfLight build-gpu/sambay bench --model models/phi4-mini-flash-reasoning --dummy --device cuda \
-  --prompt-len 2048 --gen-len 2 --batch 1 --no-ceilings
-grep -E "^  [a-z_].*\(|Duration|Memory Throughput|Compute \(SM\) Throughput" "$out/ncu-prefill.log" | head -60 | tee -a "$summary"
+# Device time per kernel (Nsight Compute): 4 graph-replayed decode steps at 2K and at 32K context,
+# one 2K prefill, and the scan / attention kernels' throughput against the SM and memory peaks.
+run ncu-decode-2k 300 scripts/ncu-kernels.sh build-gpu decode --prompt-len 2048 --gen-len 4 --batch 1
+cat "$out/ncu-decode-2k.log" | tee -a "$summary"
+run ncu-decode-32k 300 scripts/ncu-kernels.sh build-gpu decode --prompt-len 32768 --gen-len 4 --batch 1
+cat "$out/ncu-decode-32k.log" | tee -a "$summary"
+run ncu-prefill-2k 300 scripts/ncu-kernels.sh build-gpu prefill --prompt-len 2048 --gen-len 1 --batch 1
+cat "$out/ncu-prefill-2k.log" | tee -a "$summary"
+run ncu-scan 300 ncu --profile-from-start off --kernel-name regex:"scan_|diff_attn_mma" --launch-count 8 \
+  --section SpeedOfLight --section Occupancy --section WarpStateStats build-gpu/sambay bench \
+  --model models/phi4-mini-flash-reasoning --dummy --device cuda --no-ceilings --profile-range prefill \
+  --prompt-len 2048 --gen-len 1
+grep -E "^  [a-z_].*\(|Duration|Throughput|Achieved Occupancy|Stall|Warp Cycles Per Issued" "$out/ncu-scan.log" | head -80 | tee -a "$summary"

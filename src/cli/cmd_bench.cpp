@@ -30,7 +30,14 @@ struct Options {
   bool json = false;
   bool measure_ceilings = true;
   bool graphs = true;
+  std::string profile_range;  // "prefill" or "decode": the phase an external CUDA profiler records
 };
+
+void profiler_range(const Options& o, const char* phase, bool start) {
+#ifdef SAMBAY_HAVE_CUDA
+  if (o.profile_range == phase) cuda_profiler_range(start);
+#endif
+}
 
 struct Ceilings {
   std::string device = "cpu";
@@ -92,6 +99,7 @@ void run(const Options& o) {
   // Prefill, one sequence at a time, in chunks of at most prefill_chunk tokens.
   std::vector<int> slots;
   double prefill_s = 0;
+  profiler_range(o, "prefill", true);
   size_t peak = 0;
   for (int b = 0; b < o.batch; ++b) {
     slots.push_back(cache.acquire());
@@ -108,6 +116,7 @@ void run(const Options& o) {
     prefill_s += t.seconds();
     peak = std::max(peak, device_bytes(*lm.backend));
   }
+  profiler_range(o, "prefill", false);
   const double prefill_per_seq = prefill_s / o.batch;
   if (lm.profiler) {
     fmt::print(stderr, "prefill ops:\n{}", lm.profiler->report());
@@ -117,6 +126,7 @@ void run(const Options& o) {
 
   // Decode: every sequence one token per step, greedy on the device.
   ops.synchronize();
+  profiler_range(o, "decode", true);
   Timer t;
   for (int step = 0; step < o.gen_len; ++step) {
     StepBatch d;
@@ -124,6 +134,7 @@ void run(const Options& o) {
     ops.argmax_rows(*model.forward(d, cache), next);
   }
   const double decode_s = t.seconds();
+  profiler_range(o, "decode", false);
   peak = std::max(peak, device_bytes(*lm.backend));
   const double per_seq_tps = o.gen_len / decode_s;
   const double mean_context = o.prompt_len + o.gen_len / 2.0;
@@ -180,6 +191,9 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--prefill-chunk", opts->prefill_chunk, "largest prefill step in tokens")->check(CLI::PositiveNumber);
   cmd->add_flag("!--no-ceilings", opts->measure_ceilings, "skip measuring the device's bandwidth and GEMM ceilings");
   cmd->add_flag("!--no-graphs", opts->graphs, "run decode steps op by op instead of replaying captured graphs");
+  cmd->add_option("--profile-range", opts->profile_range,
+                  "record only this phase in an external CUDA profiler (ncu --profile-from-start off)")
+      ->check(CLI::IsMember({"prefill", "decode"}));
   cmd->add_flag("--json", opts->json, "print one JSON object");
   cmd->callback([opts] { run(*opts); });
 }

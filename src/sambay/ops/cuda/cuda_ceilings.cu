@@ -1,6 +1,7 @@
 // Measures the two ceilings benchmark results are reported against: device memory bandwidth (a
 // large device-to-device copy, bytes read + written) and dense BF16 GEMM throughput (cuBLAS).
 #include <cuda_bf16.h>
+#include <cuda_profiler_api.h>
 
 #include <algorithm>
 #include <vector>
@@ -70,6 +71,11 @@ DeviceCeilings measure_device_ceilings(CudaOps& ops) {
   }
   ops.synchronize();
   return c;
+}
+
+void cuda_profiler_range(bool start) {
+  if (start) SAMBAY_CUDA_CHECK(cudaProfilerStart());
+  else SAMBAY_CUDA_CHECK(cudaProfilerStop());
 }
 
 }  // namespace sambay

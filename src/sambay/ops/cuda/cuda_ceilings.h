@@ -13,4 +13,7 @@ struct DeviceCeilings {
 
 DeviceCeilings measure_device_ceilings(CudaOps& ops);
 
+// Starts / stops the range that an external profiler started with --profile-from-start off records.
+void cuda_profiler_range(bool start);
+
 }  // namespace sambay
