@@ -5,7 +5,7 @@ set -euo pipefail
 build=$1 phase=$2
 shift 2
 csv=$(mktemp)
-ncu --profile-from-start off --metrics gpu__time_duration.sum --csv --page raw \
+ncu --profile-from-start off --cache-control none --clock-control none --metrics gpu__time_duration.sum --csv --page raw \
   "$build/sambay" bench --model models/phi4-mini-flash-reasoning --dummy --device cuda --no-ceilings \
   --profile-range "$phase" "$@" >"$csv" 2>/dev/null || true
 python3 - "$csv" <<'PY'

@@ -184,40 +184,50 @@ __global__ void __launch_bounds__(kWarps * 32) diff_attn_decode_kernel(DecodeArg
   for (int v = 0; v < VPL; ++v) o[lane * VPL + v] = from_float<bf16>(d[v] * rinv * a.subln[lane * VPL + v]);
 }
 
-// Merges the splits of one (row, pair); one warp, lanes over [v1 | v2] values.
+// Merges the splits of one (row, pair): warp 0 finds each map's global max and the splits'
+// weights; then every thread owns one of the 2 dh output values and sums over the splits.
 template <int DH>
-__global__ void diff_attn_decode_combine_kernel(DecodeArgs a) {
-  constexpr int VPL = 2 * DH / 32;
-  const int row = blockIdx.x, g = blockIdx.y, lane = threadIdx.x;
-  float A[2][VPL], L[2];
+__global__ void __launch_bounds__(2 * DH) diff_attn_decode_combine_kernel(DecodeArgs a) {
+  __shared__ float weight[2][64];  // [map][split] = exp(m_s - M) / L
+  __shared__ float partial[(2 * DH + 31) / 32];
+  const int row = blockIdx.x, g = blockIdx.y, tid = threadIdx.x;
+  const int64_t base = (static_cast<int64_t>(row) * a.G + g) * a.splits;
+  if (tid < 32) {
+    for (int m = 0; m < 2; ++m) {
+      float ms[2], ls[2];
 #pragma unroll
-  for (int m = 0; m < 2; ++m) {
-    float M = -INFINITY;
-    for (int s = 0; s < a.splits; ++s)
-      M = fmaxf(M, a.part_ml[(((static_cast<int64_t>(row) * a.G + g) * a.splits + s) * 2 + m) * 2]);
-    L[m] = 0.0f;
+      for (int h = 0; h < 2; ++h) {
+        const int sp = tid + 32 * h;
+        ms[h] = sp < a.splits ? a.part_ml[((base + sp) * 2 + m) * 2] : -INFINITY;
+        ls[h] = sp < a.splits ? a.part_ml[((base + sp) * 2 + m) * 2 + 1] : 0.0f;
+      }
+      const float M = warp_max(fmaxf(ms[0], ms[1]));
+      float f[2], L = 0;
 #pragma unroll
-    for (int v = 0; v < VPL; ++v) A[m][v] = 0.0f;
-    for (int s = 0; s < a.splits; ++s) {
-      const int64_t part = (static_cast<int64_t>(row) * a.G + g) * a.splits + s;
-      const float pm = a.part_ml[(part * 2 + m) * 2];
-      if (pm == -INFINITY) continue;
-      const float f = __expf(pm - M);
-      L[m] += a.part_ml[(part * 2 + m) * 2 + 1] * f;
+      for (int h = 0; h < 2; ++h) {
+        f[h] = ms[h] == -INFINITY ? 0.0f : __expf(ms[h] - M);
+        L += ls[h] * f[h];
+      }
+      L = warp_sum(L);
 #pragma unroll
-      for (int v = 0; v < VPL; ++v) A[m][v] += a.part_acc[(part * 2 + m) * 2 * DH + lane * VPL + v] * f;
+      for (int h = 0; h < 2; ++h)
+        if (tid + 32 * h < 64) weight[m][tid + 32 * h] = f[h] / L;
     }
   }
-  float d[VPL], ss = 0;
+  __syncthreads();
+  float A[2] = {0.0f, 0.0f};
+  for (int sp = 0; sp < a.splits; ++sp)
 #pragma unroll
-  for (int v = 0; v < VPL; ++v) {
-    d[v] = A[0][v] / L[0] - a.lambda * A[1][v] / L[1];
-    ss += d[v] * d[v];
-  }
-  const float rinv = rsqrtf(warp_sum(ss) / (2 * DH) + a.eps) * a.out_scale;
-  bf16* o = a.out + row * a.out_stride + static_cast<int64_t>(g) * 2 * DH;
+    for (int m = 0; m < 2; ++m) A[m] += a.part_acc[((base + sp) * 2 + m) * 2 * DH + tid] * weight[m][sp];
+  const float d = A[0] - a.lambda * A[1];
+  const float ss = warp_sum(d * d);
+  if ((tid & 31) == 0) partial[tid >> 5] = ss;
+  __syncthreads();
+  float total = 0;
 #pragma unroll
-  for (int v = 0; v < VPL; ++v) o[lane * VPL + v] = from_float<bf16>(d[v] * rinv * a.subln[lane * VPL + v]);
+  for (int w = 0; w < (2 * DH + 31) / 32; ++w) total += partial[w];
+  const float rinv = rsqrtf(total / (2 * DH) + a.eps) * a.out_scale;
+  a.out[row * a.out_stride + static_cast<int64_t>(g) * 2 * DH + tid] = from_float<bf16>(d * rinv * a.subln[tid]);
 }
 
 template <int DH>
@@ -225,7 +235,7 @@ void launch(cudaStream_t s, const DecodeArgs& a, int rows, int kv_pairs) {
   diff_attn_decode_kernel<DH><<<dim3(rows, kv_pairs * a.pair_blocks, a.splits), kWarps * 32, 0, s>>>(a);
   SAMBAY_CUDA_LAUNCHED();
   if (a.splits > 1) {
-    diff_attn_decode_combine_kernel<DH><<<dim3(rows, a.G), 32, 0, s>>>(a);
+    diff_attn_decode_combine_kernel<DH><<<dim3(rows, a.G), 2 * DH, 0, s>>>(a);
     SAMBAY_CUDA_LAUNCHED();
   }
 }

@@ -32,10 +32,25 @@ __device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) {
 
 __device__ __forceinline__ uint32_t load32(const bf16* p) { return *reinterpret_cast<const uint32_t*>(p); }
 
+__device__ __forceinline__ uint32_t smem_addr(const void* p) { return static_cast<uint32_t>(__cvta_generic_to_shared(p)); }
+
+// 16 bytes global -> shared without registers; `bytes` 0 fills zeros (keys past the prompt).
+__device__ __forceinline__ void cp_async16(void* dst, const void* src, int bytes) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(dst)), "l"(src), "r"(bytes));
+}
+
+// B fragments of two n8 tiles of P·V from row-major V in shared memory: four 8x8 matrices (keys
+// k..k+7 and k+8..k+15, at columns n0 and n0+8), transposed on load into the mma B layout.
+__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const bf16* row_ptr) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(smem_addr(row_ptr)));
+}
+
 // One map's share of a key tile for this warp's 16 rows: scores, online softmax, O += P [v1 | v2].
 template <int DH>
-__device__ __forceinline__ void map_tile(const PrefillArgs& a, const bf16 (*sQ_m)[DH + 8], const bf16 (*sK_m)[DH + 8],
-                                         const bf16 (*sVt)[kBK + 8], float (&om)[2 * DH / 8][4], float (&mrow_m)[2],
+__device__ __forceinline__ void map_tile(const PrefillArgs& a, const uint32_t (&qf)[DH / 16][4], const bf16 (*sK_m)[DH + 8],
+                                         const bf16 (*sV)[2 * DH + 8], float (&om)[2 * DH / 8][4], float (&mrow_m)[2],
                                          float (&lrow_m)[2], int64_t k0, int64_t pos_first, int rows, int ra, int rb,
                                          int gq, int tq) {
   constexpr int KS = DH / 16;
@@ -46,11 +61,9 @@ __device__ __forceinline__ void map_tile(const PrefillArgs& a, const bf16 (*sQ_m
 #pragma unroll
     for (int kk = 0; kk < KS; ++kk) {
       const int col = kk * 16 + 2 * tq;
-      const uint32_t qf[4] = {load32(&sQ_m[ra][col]), load32(&sQ_m[rb][col]), load32(&sQ_m[ra][col + 8]),
-                              load32(&sQ_m[rb][col + 8])};
 #pragma unroll
       for (int n = 0; n < kBK / 8; ++n)
-        mma16816(s[n], qf, load32(&sK_m[8 * n + gq][col]), load32(&sK_m[8 * n + gq][col + 8]));
+        mma16816(s[n], qf[kk], load32(&sK_m[8 * n + gq][col]), load32(&sK_m[8 * n + gq][col + 8]));
     }
 
     // Scale, mask (causal, window, rows past the chunk), row maxima over the quad. Positions are
@@ -109,22 +122,26 @@ __device__ __forceinline__ void map_tile(const PrefillArgs& a, const bf16 (*sQ_m
       const uint32_t pa[4] = {pack_bf16(s[2 * kk][0], s[2 * kk][1]), pack_bf16(s[2 * kk][2], s[2 * kk][3]),
                               pack_bf16(s[2 * kk + 1][0], s[2 * kk + 1][1]),
                               pack_bf16(s[2 * kk + 1][2], s[2 * kk + 1][3])};
+      const int lane = gq * 4 + tq, mi = lane >> 3;
 #pragma unroll
-      for (int n = 0; n < ON; ++n)
-        mma16816(om[n], pa, load32(&sVt[8 * n + gq][kk * 16 + 2 * tq]),
-                 load32(&sVt[8 * n + gq][kk * 16 + 8 + 2 * tq]));
+      for (int n = 0; n < ON; n += 2) {
+        uint32_t b[4];
+        ldmatrix_x4_trans(b, &sV[kk * 16 + (mi & 1) * 8 + (lane & 7)][8 * (n + (mi >> 1))]);
+        mma16816(om[n], pa, b[0], b[1]);
+        mma16816(om[n + 1], pa, b[2], b[3]);
+      }
     }
 }
 
 template <int DH>
 __global__ void __launch_bounds__(128, 2) diff_attn_mma_kernel(PrefillArgs a) {
-  constexpr int KP = DH + 8;    // padded K row (bank-conflict free fragment loads)
-  constexpr int VP = kBK + 8;   // padded Vᵀ row
-  constexpr int KS = DH / 16;   // k-steps over the head dim
-  constexpr int ON = 2 * DH / 8;  // n8 tiles of the [v1 | v2] output
-  __shared__ __align__(16) bf16 sQ[2][kBQ][KP];  // A fragments are read from here (saves registers)
-  __shared__ __align__(16) bf16 sK[2][kBK][KP];
-  __shared__ __align__(16) bf16 sVt[2 * DH][VP];
+  constexpr int KP = DH + 8;      // padded K row (conflict-free fragment loads)
+  constexpr int VP = 2 * DH + 8;  // padded V row (conflict-free ldmatrix)
+  constexpr int KS = DH / 16;
+  constexpr int ON = 2 * DH / 8;
+  // Two stages: the next key tile streams in (cp.async) while this one is computed.
+  __shared__ __align__(16) bf16 sK[2][2][kBK][KP];  // [stage][map][key][d]
+  __shared__ __align__(16) bf16 sV[2][kBK][VP];     // [stage][key][v1 | v2]
 
   const int2 tile = a.tiles[blockIdx.x];
   const SeqChunk c = a.chunks[tile.x];
@@ -136,17 +153,38 @@ __global__ void __launch_bounds__(128, 2) diff_attn_mma_kernel(PrefillArgs a) {
   const int64_t key_lo = a.window > 0 ? max(int64_t{0}, pos_first - a.window + 1) : 0;
   const int ra = warp * 16 + gq, rb = ra + 8;  // this thread's two query rows within the tile
 
-  // Both maps' queries of the tile (rows past the chunk are zero).
-  for (int i = threadIdx.x; i < kBQ * DH / 8; i += blockDim.x) {
-    const int r = i / (DH / 8), d8 = (i % (DH / 8)) * 8;
-    uint4 q1 = make_uint4(0, 0, 0, 0), q2 = q1;
-    if (r < rows) {
-      const bf16* qr = a.q + (c.row0 + tile.y + r) * a.q_stride + static_cast<int64_t>(2 * g) * DH;
-      q1 = *reinterpret_cast<const uint4*>(qr + d8);
-      q2 = *reinterpret_cast<const uint4*>(qr + DH + d8);
+  auto issue_tile = [&](int64_t k0, int stage) {
+    for (int i = threadIdx.x; i < kBK * DH / 8; i += blockDim.x) {
+      const int kr = i / (DH / 8), d8 = (i % (DH / 8)) * 8;
+      const int64_t kpos = k0 + kr;
+      const bool ok = kpos <= pos_last;
+      const bf16* krow = ok ? a.kv.row(c, kpos, false) + static_cast<int64_t>(2 * j) * DH : a.q;
+      const bf16* vrow = ok ? a.kv.row(c, kpos, true) + static_cast<int64_t>(2 * j) * DH : a.q;
+      const int bytes = ok ? 16 : 0;
+      cp_async16(&sK[stage][0][kr][d8], krow + d8, bytes);
+      cp_async16(&sK[stage][1][kr][d8], krow + (ok ? DH : 0) + d8, bytes);
+      cp_async16(&sV[stage][kr][d8], vrow + d8, bytes);
+      cp_async16(&sV[stage][kr][DH + d8], vrow + (ok ? DH : 0) + d8, bytes);
     }
-    *reinterpret_cast<uint4*>(&sQ[0][r][d8]) = q1;
-    *reinterpret_cast<uint4*>(&sQ[1][r][d8]) = q2;
+    asm volatile("cp.async.commit_group;\n" ::);
+  };
+  issue_tile(key_lo, 0);
+
+  // Q fragments (A operand) of both maps, straight from global memory.
+  uint32_t qf[2][KS][4];
+  {
+    const bf16* qa = a.q + (c.row0 + tile.y + ra) * a.q_stride + static_cast<int64_t>(2 * g) * DH;
+    const bf16* qb = a.q + (c.row0 + tile.y + rb) * a.q_stride + static_cast<int64_t>(2 * g) * DH;
+#pragma unroll
+    for (int m = 0; m < 2; ++m)
+#pragma unroll
+      for (int kk = 0; kk < KS; ++kk) {
+        const int col = m * DH + kk * 16 + 2 * tq;
+        qf[m][kk][0] = ra < rows ? load32(qa + col) : 0u;
+        qf[m][kk][1] = rb < rows ? load32(qb + col) : 0u;
+        qf[m][kk][2] = ra < rows ? load32(qa + col + 8) : 0u;
+        qf[m][kk][3] = rb < rows ? load32(qb + col + 8) : 0u;
+      }
   }
 
   float o[2][ON][4];
@@ -159,34 +197,18 @@ __global__ void __launch_bounds__(128, 2) diff_attn_mma_kernel(PrefillArgs a) {
     lrow[m][0] = lrow[m][1] = 0.0f;
   }
 
-  for (int64_t k0 = key_lo; k0 <= pos_last; k0 += kBK) {
-    __syncthreads();
-    for (int i = threadIdx.x; i < kBK * DH / 8; i += blockDim.x) {
-      const int kr = i / (DH / 8), d8 = (i % (DH / 8)) * 8;
-      const int64_t kpos = k0 + kr;
-      uint4 k1 = make_uint4(0, 0, 0, 0), k2 = k1, v1 = k1, v2 = k1;
-      if (kpos <= pos_last) {
-        const bf16* krow = a.kv.row(c, kpos, false) + static_cast<int64_t>(2 * j) * DH;
-        const bf16* vrow = a.kv.row(c, kpos, true) + static_cast<int64_t>(2 * j) * DH;
-        k1 = *reinterpret_cast<const uint4*>(krow + d8);
-        k2 = *reinterpret_cast<const uint4*>(krow + DH + d8);
-        v1 = *reinterpret_cast<const uint4*>(vrow + d8);
-        v2 = *reinterpret_cast<const uint4*>(vrow + DH + d8);
-      }
-      *reinterpret_cast<uint4*>(&sK[0][kr][d8]) = k1;
-      *reinterpret_cast<uint4*>(&sK[1][kr][d8]) = k2;
-      const bf16* e1 = reinterpret_cast<const bf16*>(&v1);
-      const bf16* e2 = reinterpret_cast<const bf16*>(&v2);
-#pragma unroll
-      for (int e = 0; e < 8; ++e) {
-        sVt[d8 + e][kr] = e1[e];
-        sVt[DH + d8 + e][kr] = e2[e];
-      }
+  int stage = 0;
+  for (int64_t k0 = key_lo; k0 <= pos_last; k0 += kBK, stage ^= 1) {
+    if (k0 + kBK <= pos_last) {
+      issue_tile(k0 + kBK, stage ^ 1);
+      asm volatile("cp.async.wait_group 1;\n" ::);
+    } else {
+      asm volatile("cp.async.wait_group 0;\n" ::);
     }
     __syncthreads();
-
-    map_tile<DH>(a, sQ[0], sK[0], sVt, o[0], mrow[0], lrow[0], k0, pos_first, rows, ra, rb, gq, tq);
-    map_tile<DH>(a, sQ[1], sK[1], sVt, o[1], mrow[1], lrow[1], k0, pos_first, rows, ra, rb, gq, tq);
+    map_tile<DH>(a, qf[0], sK[stage][0], sV[stage], o[0], mrow[0], lrow[0], k0, pos_first, rows, ra, rb, gq, tq);
+    map_tile<DH>(a, qf[1], sK[stage][1], sV[stage], o[1], mrow[1], lrow[1], k0, pos_first, rows, ra, rb, gq, tq);
+    __syncthreads();  // this stage is refilled two tiles later
   }
 
   // out = RMSNorm(O1 / l1 - lambda O2 / l2) * subln * out_scale, for rows a (h = 0) and b (h = 1).

@@ -35,6 +35,14 @@ __device__ __forceinline__ float warp_max(float v) {
 
 __device__ __forceinline__ float silu(float x) { return x / (1.0f + __expf(-x)); }
 __device__ __forceinline__ float softplus(float x) { return x > 20.0f ? x : log1pf(expf(x)); }
+// Approximate softplus (MUFU ex2/lg2): absolute error ~1e-7, which only matters where softplus is ~0.
+__device__ __forceinline__ float softplus_fast(float x) { return x > 20.0f ? x : __logf(1.0f + __expf(x)); }
+// 2^x on the special-function unit (one instruction; relative error ~2^-22).
+__device__ __forceinline__ float exp2_fast(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
+}
 
 // The chunk that packed row `row` belongs to (chunks are sorted by row0 and contiguous).
 __device__ __forceinline__ int find_chunk(const SeqChunk* chunks, int n, int row) {
@@ -50,6 +58,21 @@ __device__ __forceinline__ int find_chunk(const SeqChunk* chunks, int n, int row
 // Eight bf16 values from one 16-byte load.
 __device__ __forceinline__ void load8(const bf16* p, float* out) {
   const uint4 v = __ldg(reinterpret_cast<const uint4*>(p));
+  const __nv_bfloat162* h = reinterpret_cast<const __nv_bfloat162*>(&v);
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    const float2 f = __bfloat1622float2(h[i]);
+    out[2 * i] = f.x;
+    out[2 * i + 1] = f.y;
+  }
+}
+
+// Eight bf16 values from one 16-byte streaming load (read once: not kept in L1).
+__device__ __forceinline__ void load8_stream(const bf16* p, float* out) {
+  uint4 v;
+  asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0,%1,%2,%3}, [%4];"
+               : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+               : "l"(p));
   const __nv_bfloat162* h = reinterpret_cast<const __nv_bfloat162*>(&v);
 #pragma unroll
   for (int i = 0; i < 4; ++i) {

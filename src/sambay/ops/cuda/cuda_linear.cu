@@ -36,13 +36,13 @@ __global__ void __launch_bounds__(kGemvThreads) gemv_kernel(Out* out, int64_t ou
     const bf16* wr = w + static_cast<int64_t>(row) * w_stride;
     if constexpr (VEC) {
       // Several independent 16-byte weight loads in flight per lane before they are used.
-      constexpr int U = TT <= 2 ? 4 : 2;
+      constexpr int U = TT == 1 ? 8 : TT == 2 ? 4 : 2;
       const int groups = K / 8, step = 32 * WPR;
       int g = part * 32 + lane;
       for (; g + (U - 1) * step < groups; g += U * step) {
         float wf[U][8];
 #pragma unroll
-        for (int u = 0; u < U; ++u) load8(wr + (g + u * step) * 8, wf[u]);
+        for (int u = 0; u < U; ++u) load8_stream(wr + (g + u * step) * 8, wf[u]);
 #pragma unroll
         for (int t = 0; t < TT; ++t) {
           if (t < T) {
@@ -58,7 +58,7 @@ __global__ void __launch_bounds__(kGemvThreads) gemv_kernel(Out* out, int64_t ou
       }
       for (; g < groups; g += step) {
         float wf[8];
-        load8(wr + g * 8, wf);
+        load8_stream(wr + g * 8, wf);
 #pragma unroll
         for (int t = 0; t < TT; ++t) {
           if (t < T) {

@@ -120,24 +120,27 @@ __global__ void gather_rows_kernel(char* out, int64_t out_stride_bytes, const ch
   for (int i = threadIdx.x; i < row_bytes; i += blockDim.x) dst[i] = src[i];
 }
 
-// One block per row: each thread keeps its best (value, index), then a block-wide reduction.
-__global__ void argmax_kernel(int32_t* ids, const float* logits, int64_t stride, int cols) {
-  const float* x = logits + blockIdx.x * stride;
+// Greedy argmax in two stages: `parts` blocks per row each reduce a slice to (value, index), then
+// one warp per row reduces the parts. Ties go to the lowest index.
+__device__ __forceinline__ void better(float& best, int& idx, float v, int i) {
+  if (v > best || (v == best && i < idx)) {
+    best = v;
+    idx = i;
+  }
+}
+
+__device__ __forceinline__ void warp_argmax(float& best, int& idx) {
+  for (int o = 16; o > 0; o >>= 1) better(best, idx, __shfl_xor_sync(0xffffffffu, best, o), __shfl_xor_sync(0xffffffffu, idx, o));
+}
+
+__global__ void argmax_parts_kernel(float* part_val, int* part_idx, const float* logits, int64_t stride, int cols) {
+  const float* x = logits + blockIdx.y * stride;
+  const int per = (cols + gridDim.x - 1) / gridDim.x;
+  const int lo = blockIdx.x * per, hi = min(cols, lo + per);
   float best = -INFINITY;
   int idx = 0x7fffffff;
-  for (int i = threadIdx.x; i < cols; i += blockDim.x)
-    if (x[i] > best || (x[i] == best && i < idx)) {
-      best = x[i];
-      idx = i;
-    }
-  for (int o = 16; o > 0; o >>= 1) {
-    const float ob = __shfl_xor_sync(0xffffffffu, best, o);
-    const int oi = __shfl_xor_sync(0xffffffffu, idx, o);
-    if (ob > best || (ob == best && oi < idx)) {
-      best = ob;
-      idx = oi;
-    }
-  }
+  for (int i = lo + threadIdx.x; i < hi; i += blockDim.x) better(best, idx, x[i], i);
+  warp_argmax(best, idx);
   __shared__ float sb[32];
   __shared__ int si[32];
   if ((threadIdx.x & 31) == 0) {
@@ -145,14 +148,23 @@ __global__ void argmax_kernel(int32_t* ids, const float* logits, int64_t stride,
     si[threadIdx.x >> 5] = idx;
   }
   __syncthreads();
-  if (threadIdx.x == 0) {
-    for (int w = 1; w < static_cast<int>(blockDim.x >> 5); ++w)
-      if (sb[w] > best || (sb[w] == best && si[w] < idx)) {
-        best = sb[w];
-        idx = si[w];
-      }
-    ids[blockIdx.x] = idx == 0x7fffffff ? 0 : idx;
+  if (threadIdx.x < 32) {
+    best = threadIdx.x < (blockDim.x >> 5) ? sb[threadIdx.x] : -INFINITY;
+    idx = threadIdx.x < (blockDim.x >> 5) ? si[threadIdx.x] : 0x7fffffff;
+    warp_argmax(best, idx);
+    if (threadIdx.x == 0) {
+      part_val[blockIdx.y * gridDim.x + blockIdx.x] = best;
+      part_idx[blockIdx.y * gridDim.x + blockIdx.x] = idx;
+    }
   }
+}
+
+__global__ void argmax_final_kernel(int32_t* ids, const float* part_val, const int* part_idx, int parts) {
+  float best = -INFINITY;
+  int idx = 0x7fffffff;
+  for (int p = threadIdx.x; p < parts; p += 32) better(best, idx, part_val[blockIdx.x * parts + p], part_idx[blockIdx.x * parts + p]);
+  warp_argmax(best, idx);
+  if (threadIdx.x == 0) ids[blockIdx.x] = idx == 0x7fffffff ? 0 : idx;  // all NaN: token 0
 }
 
 bool probe_device() {
@@ -496,8 +508,13 @@ void CudaOps::argmax_rows(const Tensor& logits, std::span<int32_t> ids) {
                       "argmax_rows: shape mismatch");
   if (ids.empty()) return;
   OwnedTensor d_ids = empty(1, logits.rows, DType::I32);
-  argmax_kernel<<<logits.rows, 1024, 0, stream_>>>(d_ids->ptr<int32_t>(), logits.ptr<const float>(), logits.stride,
-                                                   static_cast<int>(logits.cols));
+  const int parts = static_cast<int>(std::clamp<int64_t>(logits.cols / 4096, 1, 128));
+  OwnedTensor pv = empty(logits.rows, parts, DType::F32), pi = empty(logits.rows, parts, DType::I32);
+  argmax_parts_kernel<<<dim3(parts, logits.rows), 256, 0, stream_>>>(pv->ptr<float>(), pi->ptr<int>(),
+                                                                     logits.ptr<const float>(), logits.stride,
+                                                                     static_cast<int>(logits.cols));
+  SAMBAY_CUDA_LAUNCHED();
+  argmax_final_kernel<<<logits.rows, 32, 0, stream_>>>(d_ids->ptr<int32_t>(), pv->ptr<float>(), pi->ptr<int>(), parts);
   SAMBAY_CUDA_LAUNCHED();
   to_host(*d_ids, ids.data());
 }
