@@ -82,12 +82,6 @@ __device__ __forceinline__ void load8_stream(const bf16* p, float* out) {
   }
 }
 
-// Programmatic dependent launch: a kernel launched with launch_overlapped() may start while the
-// previous kernel drains; it must call this before reading anything that kernel wrote.
-__device__ __forceinline__ void wait_for_previous_kernel() { asm volatile("griddepcontrol.wait;\n" ::: "memory"); }
-
-__device__ __forceinline__ void prefetch_l2(const void* p) { asm volatile("prefetch.global.L2 [%0];\n" ::"l"(p)); }
-
 inline unsigned blocks_for(int64_t n, int threads) { return static_cast<unsigned>((n + threads - 1) / threads); }
 
 }  // namespace sambay::cuda

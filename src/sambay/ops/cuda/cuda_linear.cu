@@ -26,14 +26,6 @@ __global__ void __launch_bounds__(kGemvThreads) gemv_kernel(Out* out, int64_t ou
   const int part = warp % WPR;
   // A grid sized to the GPU walks all row blocks: no tail wave, every warp streams weights.
   const int row_blocks = (N + kRowsPerBlock - 1) / kRowsPerBlock;
-  // Launched overlapped with the previous kernel: the weights do not depend on it, so the first row
-  // block's weights are pulled into L2 before waiting for the input vector.
-  if (blockIdx.x < row_blocks) {
-    const int row = blockIdx.x * kRowsPerBlock + warp / WPR;
-    if (row < N)
-      for (int k = (part * 32 + lane) * 64; k < K; k += 32 * WPR * 64) prefetch_l2(w + static_cast<int64_t>(row) * w_stride + k);
-  }
-  wait_for_previous_kernel();
   for (int rb = blockIdx.x; rb < row_blocks; rb += gridDim.x) {
   const int row = rb * kRowsPerBlock + warp / WPR;
   float acc[TT];
@@ -125,18 +117,9 @@ template <int TT, int WPR, bool VEC, class Out>
 void launch_gemv(cudaStream_t s, const Tensor& out, const Tensor& in, const Tensor& w, const float* bias, int sms) {
   const int N = static_cast<int>(w.rows);
   const unsigned blocks = std::min<unsigned>(blocks_for(N, 8 / WPR), 8u * sms);  // 8 blocks of 256 fill an SM
-  cudaLaunchConfig_t cfg{};
-  cfg.gridDim = dim3(blocks);
-  cfg.blockDim = dim3(kGemvThreads);
-  cfg.stream = s;
-  cudaLaunchAttribute overlap{};
-  overlap.id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  overlap.val.programmaticStreamSerializationAllowed = 1;
-  cfg.attrs = &overlap;
-  cfg.numAttrs = 1;
-  SAMBAY_CUDA_CHECK(cudaLaunchKernelEx(&cfg, gemv_kernel<TT, WPR, VEC, Out>, out.ptr<Out>(), out.stride,
-                                       in.ptr<const bf16>(), in.stride, w.ptr<const bf16>(), w.stride, bias,
-                                       static_cast<int>(in.rows), N, static_cast<int>(w.cols)));
+  gemv_kernel<TT, WPR, VEC, Out><<<blocks, kGemvThreads, 0, s>>>(out.ptr<Out>(), out.stride, in.ptr<const bf16>(),
+                                                                 in.stride, w.ptr<const bf16>(), w.stride, bias,
+                                                                 static_cast<int>(in.rows), N, static_cast<int>(w.cols));
 }
 
 template <int TT, class Out>

@@ -17,6 +17,7 @@ namespace {
 
 constexpr int kMaxConv = 8;
 constexpr int kThreads = 128;
+constexpr int kSegment = 128;  // tokens per parallel scan segment
 
 __global__ void conv_kernel(bf16* out, int64_t out_stride, const bf16* xs, int64_t xs_stride, const float* w,
                             const float* b, float* state, int64_t state_stride, const SeqChunk* chunks, int E,
@@ -102,7 +103,6 @@ struct ScanArgs {
   float* seg_state;
   float* seg_decay;
   int segments_per_chunk;
-  int seg_len;  // tokens per parallel segment
 };
 
 // One token's inputs of one channel.
@@ -184,7 +184,7 @@ __global__ void scan_segments_kernel(ScanArgs a) {
   const SeqChunk c = a.chunks[blockIdx.y];
   const int e = blockIdx.x * blockDim.x + threadIdx.x;
   const int seg = blockIdx.z;
-  const int t0 = seg * a.seg_len, t1 = min(c.len, t0 + a.seg_len);
+  const int t0 = seg * kSegment, t1 = min(c.len, t0 + kSegment);
   if (e >= a.E || t0 >= c.len) return;
   float s[N], decay[N];
 #pragma unroll
@@ -208,7 +208,7 @@ __global__ void scan_carry_kernel(ScanArgs a) {
   if (en >= static_cast<int64_t>(a.E) * N) return;
   float* st = a.state + c.slot * a.state_stride + en;
   float s = *st;
-  const int segments = (c.len + a.seg_len - 1) / a.seg_len;
+  const int segments = (c.len + kSegment - 1) / kSegment;
   for (int seg = 0; seg < segments; ++seg) {
     const int64_t i = (static_cast<int64_t>(blockIdx.y) * a.segments_per_chunk + seg) * a.E * N + en;
     const float end = a.seg_state[i];
@@ -224,7 +224,7 @@ __global__ void scan_output_kernel(ScanArgs a) {
   const SeqChunk c = a.chunks[blockIdx.y];
   const int e = blockIdx.x * blockDim.x + threadIdx.x;
   const int seg = blockIdx.z;
-  const int t0 = seg * a.seg_len, t1 = min(c.len, t0 + a.seg_len);
+  const int t0 = seg * kSegment, t1 = min(c.len, t0 + kSegment);
   if (e >= a.E || t0 >= c.len) return;
   const int64_t base = ((static_cast<int64_t>(blockIdx.y) * a.segments_per_chunk + seg) * a.E + e) * N;
   float s[N];
@@ -237,14 +237,9 @@ template <int N>
 void launch_scan(CudaOps& ops, ScanArgs a, int chunks, int max_len) {
   const dim3 grid(blocks_for(a.E, kThreads), chunks);
   cudaStream_t s = ops.stream();
-  // Enough segments for ~16 blocks per SM (the scan is latency- and instruction-bound, so it needs
-  // occupancy), each at least 16 tokens long. Not worth it when one pass already fills the GPU.
-  const int64_t sms = ops.properties().multiProcessorCount;
-  const int64_t one_pass_blocks = static_cast<int64_t>(grid.x) * chunks;
-  const int segments = static_cast<int>(std::clamp<int64_t>((16 * sms + one_pass_blocks - 1) / one_pass_blocks, 1,
-                                                            (max_len + 15) / 16));
-  a.seg_len = (max_len + segments - 1) / segments;
-  const bool parallel = segments >= 4 && one_pass_blocks < 4 * sms;
+  const int segments = (max_len + kSegment - 1) / kSegment;
+  // Parallel segments pay off when one pass would leave most of the GPU idle.
+  const bool parallel = segments >= 4 && static_cast<int64_t>(grid.x) * chunks < 4 * ops.properties().multiProcessorCount;
   if (!parallel) {
     scan_kernel<N><<<grid, kThreads, 0, s>>>(a);
     SAMBAY_CUDA_LAUNCHED();
