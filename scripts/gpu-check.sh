@@ -2,7 +2,7 @@
 # On a machine with an NVIDIA GPU: builds the CUDA backend, runs the GPU tests (also under
 # compute-sanitizer memcheck), the golden parity of the BF16 path, and the benchmarks of the
 # released model's shapes with dummy weights. Results go to OUT_DIR (logs, JSON, a summary).
-# Usage: scripts/gpu-check.sh OUT_DIR [quick]
+# Usage: scripts/gpu-check.sh OUT_DIR [quick|bench|full]   (quick: tests only; bench: no Nsight Compute)
 set -uo pipefail
 final=${1:?output dir}
 mode=${2:-full}
@@ -66,6 +66,7 @@ for p in 2048 32768; do
   grep -v "^info" "$out/profile-p$p.log" | head -40 | tee -a "$summary"
 done
 
+[[ "$mode" == bench ]] && exit 0
 # Device time per kernel (Nsight Compute): 4 graph-replayed decode steps at 2K and at 32K context,
 # one 2K prefill, and the scan / attention kernels' throughput against the SM and memory peaks.
 run ncu-decode-2k 300 scripts/ncu-kernels.sh build-gpu decode --prompt-len 2048 --gen-len 4 --batch 1

@@ -209,11 +209,23 @@ __global__ void scan_carry_kernel(ScanArgs a) {
   float* st = a.state + c.slot * a.state_stride + en;
   float s = *st;
   const int segments = (c.len + kSegment - 1) / kSegment;
-  for (int seg = 0; seg < segments; ++seg) {
-    const int64_t i = (static_cast<int64_t>(blockIdx.y) * a.segments_per_chunk + seg) * a.E * N + en;
-    const float end = a.seg_state[i];
-    a.seg_state[i] = s;
-    s = a.seg_decay[i] * s + end;
+  const int64_t stride = static_cast<int64_t>(a.E) * N;
+  const int64_t base = static_cast<int64_t>(blockIdx.y) * a.segments_per_chunk * stride + en;
+  // Loads of several segments are issued together; only the multiply-add chain is serial.
+  constexpr int kBatch = 8;
+  for (int seg0 = 0; seg0 < segments; seg0 += kBatch) {
+    float end[kBatch], dec[kBatch];
+#pragma unroll
+    for (int b = 0; b < kBatch; ++b) {
+      const bool ok = seg0 + b < segments;
+      end[b] = ok ? a.seg_state[base + (seg0 + b) * stride] : 0.0f;
+      dec[b] = ok ? a.seg_decay[base + (seg0 + b) * stride] : 1.0f;
+    }
+#pragma unroll
+    for (int b = 0; b < kBatch; ++b) {
+      if (seg0 + b < segments) a.seg_state[base + (seg0 + b) * stride] = s;
+      s = dec[b] * s + end[b];
+    }
   }
   *st = s;
 }
