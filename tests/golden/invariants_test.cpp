@@ -143,7 +143,7 @@ TEST(Invariants, ChunkedPrefillEqualsWholePrefill) {
   const auto& seq = r.sequence();
   const auto reference = r.full_forward(std::span(seq).first(100));
   // Chunks shorter than, equal to and longer than the window of 16.
-  for (const std::vector<int> sizes : {std::vector<int>{1, 15, 16, 17, 51}, std::vector<int>{40, 3, 57}}) {
+  for (const std::vector<int>& sizes : {std::vector<int>{1, 15, 16, 17, 51}, std::vector<int>{40, 3, 57}}) {
     StateCache cache = r.cache(1);
     const int slot = cache.acquire();
     int64_t pos = 0;

@@ -61,7 +61,9 @@ TEST(Half, F32ToF16RoundsToNearestEven) {
 TEST(Half, Bf16RoundTripAndRounding) {
   for (uint32_t h = 0; h < 65536; ++h) {
     const float f = bf16_to_f32(static_cast<uint16_t>(h));
-    if (!std::isnan(f)) EXPECT_EQ(f32_to_bf16(f), h);
+    if (!std::isnan(f)) {
+      EXPECT_EQ(f32_to_bf16(f), h);
+    }
   }
   // 1 + 2^-8 is exactly between 1 and 1 + 2^-7: ties go to the even pattern (1.0).
   EXPECT_EQ(f32_to_bf16(1.0f + 0x1p-8f), f32_to_bf16(1.0f));
