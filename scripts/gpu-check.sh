@@ -73,10 +73,9 @@ run ncu-decode-2k 300 scripts/ncu-kernels.sh build-gpu decode --prompt-len 2048 
 cat "$out/ncu-decode-2k.log" | tee -a "$summary"
 run ncu-decode-32k 300 scripts/ncu-kernels.sh build-gpu decode --prompt-len 32768 --gen-len 4 --batch 1
 cat "$out/ncu-decode-32k.log" | tee -a "$summary"
+run ncu-decode-b16-32k 300 scripts/ncu-kernels.sh build-gpu decode --prompt-len 32768 --gen-len 2 --batch 16
+cat "$out/ncu-decode-b16-32k.log" | tee -a "$summary"
 run ncu-prefill-2k 300 scripts/ncu-kernels.sh build-gpu prefill --prompt-len 2048 --gen-len 1 --batch 1
 cat "$out/ncu-prefill-2k.log" | tee -a "$summary"
-run ncu-scan 300 ncu --profile-from-start off --kernel-name regex:"scan_|diff_attn_mma" --launch-count 8 \
-  --section SpeedOfLight --section Occupancy --section WarpStateStats build-gpu/sambay bench \
-  --model models/phi4-mini-flash-reasoning --dummy --device cuda --no-ceilings --profile-range prefill \
-  --prompt-len 2048 --gen-len 1
-grep -E "^  [a-z_].*\(|Duration|Throughput|Achieved Occupancy|Stall|Warp Cycles Per Issued" "$out/ncu-scan.log" | head -80 | tee -a "$summary"
+run ncu-prefill-32k 300 scripts/ncu-kernels.sh build-gpu prefill --prompt-len 32768 --gen-len 1 --batch 1
+cat "$out/ncu-prefill-32k.log" | tee -a "$summary"

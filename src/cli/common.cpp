@@ -3,6 +3,9 @@
 #include <omp.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
+#include <unistd.h>
+
+#include <cstdio>
 
 #include "sambay/base/timer.h"
 #include "sambay/ops/backend.h"
@@ -19,6 +22,16 @@ void add_model_options(CLI::App& cmd, ModelOptions& o) {
   cmd.add_flag("--profile", o.profile, "time every op and print a table at the end (stderr)");
 }
 
+// "loading [##########          ] 217/434" on one line of the terminal, erased when done.
+void draw_progress(int done, int total) {
+  constexpr int kWidth = 30;
+  const int filled = total > 0 ? done * kWidth / total : kWidth;
+  std::fprintf(stderr, "\rloading [%.*s%*s] %d/%d", filled, "##############################", kWidth - filled, "", done,
+               total);
+  if (done >= total) std::fprintf(stderr, "\r%*s\r", kWidth + 24, "");
+  std::fflush(stderr);
+}
+
 LoadedModel load_model(const ModelOptions& o) {
   if (o.threads > 0) omp_set_num_threads(o.threads);
   LoadedModel m;
@@ -29,7 +42,9 @@ LoadedModel load_model(const ModelOptions& o) {
     m.profiler = std::make_unique<ProfiledOps>(*m.backend);
     m.ops = m.profiler.get();
   }
-  m.model = SambaModel::load(o.model_dir, *m.ops, LoadOptions{o.dummy, o.seed});
+  LoadOptions load{o.dummy, o.seed, {}};
+  if (isatty(STDERR_FILENO)) load.progress = draw_progress;  // a bar only on a terminal
+  m.model = SambaModel::load(o.model_dir, *m.ops, load);
   if (m.profiler) m.profiler->reset();
   m.load_seconds = timer.seconds();
   const auto& c = m.model->config();

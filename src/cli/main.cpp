@@ -24,6 +24,11 @@ int main(int argc, char** argv) {
   sambay::cli::add_logits_command(app);
   sambay::cli::add_generate_command(app);
   sambay::cli::add_bench_command(app);
+#ifdef SAMBAY_HAVE_TEXT
+  sambay::cli::add_tokenize_command(app);
+  sambay::cli::add_run_command(app);
+  sambay::cli::add_chat_command(app);
+#endif
 
   try {
     app.parse(argc, argv);

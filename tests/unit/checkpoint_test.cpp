@@ -119,6 +119,7 @@ TEST(ReleasedModelIndex, NamesEveryTensorTheModelReads) {
   SambaModel model(load_samba_config(dir), std::move(rec), ops);
   EXPECT_EQ(r->asked, in_index);
   EXPECT_EQ(in_index.size(), 434u);
+  EXPECT_EQ(count_samba_tensors(model.config(), model.layer_table()), 434);
 }
 
 }  // namespace

@@ -48,6 +48,8 @@ std::unique_ptr<SambaModel> SambaModel::load(const std::filesystem::path& dir, O
   } else {
     source = open_checkpoint_source(dir);
   }
+  const LayerTable table = build_layer_table(config);
+  source = with_progress(std::move(source), count_samba_tensors(config, table), options.progress);
   return std::make_unique<SambaModel>(std::move(config), std::move(source), ops);
 }
 

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "sambay/cache/state_cache.h"
+#include "sambay/io/progress_source.h"
 #include "sambay/io/weight_source.h"
 #include "sambay/model/config.h"
 #include "sambay/model/layer_table.h"
@@ -17,6 +18,7 @@ namespace sambay {
 struct LoadOptions {
   bool dummy = false;   // random weights at the checkpoint's shapes instead of reading safetensors
   uint64_t seed = 0;    // for dummy weights
+  LoadProgress progress;  // called after each tensor with (tensors loaded, tensors in the model)
 };
 
 class SambaModel {

@@ -102,6 +102,17 @@ void load_attention(Loader& ld, const SambaConfig& c, const LayerInfo& L, const 
 
 }  // namespace
 
+int count_samba_tensors(const SambaConfig& c, const LayerTable& table) {
+  int n = c.tie_word_embeddings ? 3 : 4;  // embedding, final norm weight and bias, untied LM head
+  for (const LayerInfo& L : table.layers) {
+    n += 6;  // two norms (weight, bias), fc1, fc2
+    if (L.kind == LayerKind::Mamba || L.kind == LayerKind::MambaMemory) n += 9;
+    else if (L.kind == LayerKind::Gmu) n += 2;
+    else n += 9;  // Wqkv and out_proj (weight, bias), four lambdas, subln
+  }
+  return n;
+}
+
 SambaWeights load_samba_weights(const SambaConfig& c, const LayerTable& table, WeightSource& source, Ops& ops) {
   SambaWeights w;
   Loader ld(source, ops, w);

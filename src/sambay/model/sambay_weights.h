@@ -59,6 +59,9 @@ struct SambaWeights {
   std::vector<OwnedTensor> storage;  // keeps every placed tensor alive
 };
 
+// Tensors a checkpoint of this config holds (434 for the released model).
+int count_samba_tensors(const SambaConfig& c, const LayerTable& table);
+
 // Reads every parameter from `source` (validating names and shapes) and places it on the backend.
 SambaWeights load_samba_weights(const SambaConfig& c, const LayerTable& table, WeightSource& source, Ops& ops);
 

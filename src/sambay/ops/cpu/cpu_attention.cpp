@@ -9,6 +9,7 @@
 
 #include "sambay/base/error.h"
 #include "sambay/ops/cpu/cpu_ops.h"
+#include "sambay/ops/cpu/cpu_util.h"
 
 namespace sambay {
 namespace {
@@ -72,7 +73,10 @@ void CpuOps::diff_attention(const Tensor& out, const Tensor& q, const DiffAttnKv
   const int64_t tasks = static_cast<int64_t>(chunk_of.size()) * G;
   const float* gain = p.subln.ptr<const float>();
 
-#pragma omp parallel
+  int64_t work = 0;  // keys visited by all queries and pairs, times the head dim
+  for (const SeqChunk& c : chunks)
+    work += c.len * (kv.window > 0 ? std::min<int64_t>(kv.window, c.pos0 + c.len) : c.pos0 + c.len) * G * dh;
+#pragma omp parallel if (work > kParallelWork)
   {
     std::vector<float> s1, s2, a1(2 * dh), a2(2 * dh);
 #pragma omp for schedule(dynamic, 4)

@@ -63,7 +63,7 @@ void CpuOps::copy(const Tensor& dst, const Tensor& src) {
 void CpuOps::embedding(const Tensor& out, std::span<const int32_t> ids, const Tensor& table) {
   SAMBAY_CHECK(out.rows == static_cast<int64_t>(ids.size()) && out.cols == table.cols && out.dtype == DType::F32,
                "cpu embedding: shape mismatch");
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (out.numel() > kParallelWork)
   for (int64_t r = 0; r < out.rows; ++r) widen_row(table, ids[r], out.row<float>(r));
 }
 
@@ -73,7 +73,7 @@ void CpuOps::layer_norm(const Tensor& out, const Tensor& in, const Tensor& w, co
   const int64_t n = in.cols;
   const float* wp = w.ptr<float>();
   const float* bp = b.ptr<float>();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (in.numel() > kParallelWork)
   for (int64_t r = 0; r < in.rows; ++r) {
     const float* x = in.row<float>(r);
     float* y = out.row<float>(r);
@@ -91,7 +91,7 @@ void CpuOps::layer_norm(const Tensor& out, const Tensor& in, const Tensor& w, co
 
 void CpuOps::add(const Tensor& x, const Tensor& y) {
   SAMBAY_CHECK(x.rows == y.rows && x.cols == y.cols, "cpu add: shape mismatch");
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (x.numel() > kParallelWork)
   for (int64_t r = 0; r < x.rows; ++r) {
     float* a = x.row<float>(r);
     const float* c = y.row<float>(r);
@@ -102,7 +102,7 @@ void CpuOps::add(const Tensor& x, const Tensor& y) {
 void CpuOps::silu_mul(const Tensor& out, const Tensor& gate, const Tensor& x) {
   SAMBAY_CHECK(out.rows == gate.rows && out.rows == x.rows && out.cols == gate.cols && out.cols == x.cols,
                "cpu silu_mul: shape mismatch");
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (out.numel() > kParallelWork)
   for (int64_t r = 0; r < out.rows; ++r) {
     const float* g = gate.row<float>(r);
     const float* v = x.row<float>(r);

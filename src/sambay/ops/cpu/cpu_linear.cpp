@@ -161,7 +161,7 @@ void linear_streaming(const Tensor& out, const Tensor& in, const Tensor& w, cons
   for (int64_t t = 0; t < T; ++t) x[t] = in.row<const float>(t);
   const int64_t blocks = (N + kRowBlock - 1) / kRowBlock;
 
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (T * N * K > kParallelWork)
   for (int64_t blk = 0; blk < blocks; ++blk) {
     const int64_t n_end = std::min(N, (blk + 1) * kRowBlock);
     for (int64_t t0 = 0; t0 < T; t0 += kTokenGroup) {

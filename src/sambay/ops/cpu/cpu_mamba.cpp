@@ -25,7 +25,8 @@ void CpuOps::mamba_conv(const Tensor& out, const Tensor& xs, const Tensor& w, co
   const float* wp = w.ptr<const float>();
   const float* bp = b.ptr<const float>();
 
-#pragma omp parallel for schedule(static)
+  const int64_t rows = static_cast<int64_t>(xs.rows);
+#pragma omp parallel for schedule(static) if (rows * E * Kc > kParallelWork)
   for (int64_t task = 0; task < tasks; ++task) {
     const SeqChunk& c = chunks[task / blocks];
     const int64_t e0 = (task % blocks) * kConvBlock, e1 = std::min(E, e0 + kConvBlock);
@@ -66,7 +67,7 @@ void CpuOps::mamba_scan(const Tensor& y, const Tensor& x, const Tensor& dt, cons
   const float* Dp = D.ptr<const float>();
   const float* bias = dt_bias.ptr<const float>();
 
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (x.rows * E * N > kParallelWork / 4)
   for (int64_t task = 0; task < tasks; ++task) {
     const SeqChunk& c = chunks[task / blocks];
     const int64_t e0 = (task % blocks) * kScanBlock, e1 = std::min(E, e0 + kScanBlock);

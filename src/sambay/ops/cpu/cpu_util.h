@@ -9,6 +9,10 @@
 
 namespace sambay {
 
+// Below this many scalar operations an op runs on one thread: forking and joining the thread team
+// costs more than it saves, and spinning workers hurt when cores are shared.
+constexpr int64_t kParallelWork = int64_t{1} << 16;
+
 inline float silu(float x) { return x / (1.0f + std::exp(-x)); }
 
 // softplus with PyTorch's threshold: x above 20 is returned as is.

@@ -343,12 +343,12 @@ void CudaOps::diff_attention(const Tensor& out, const Tensor& q, const DiffAttnK
   // Split the keys when the grid alone would not fill the GPU (decode). The split count depends on
   // the shape only, not on the context length, so a captured decode graph stays valid as the
   // context grows; each block computes its key range on the device.
-  // At most one split per 256 keys the cache can hold for a sequence (also fixed per cache).
+  // At most one split per 64 keys the cache can hold for a sequence (also fixed per cache).
   const int rows = static_cast<int>(q.rows);
   const int64_t blocks = static_cast<int64_t>(rows) * kv_pairs * a.pair_blocks;
   const int64_t want = (8 * static_cast<int64_t>(props_.multiProcessorCount) + blocks - 1) / blocks;
   const int64_t capacity = kv.ring ? kv.ring->window : kv.pages->table_stride * kv.pages->page_size;
-  a.splits = static_cast<int>(std::clamp<int64_t>(std::min(want, (capacity + 255) / 256), 1, 64));
+  a.splits = static_cast<int>(std::clamp<int64_t>(std::min(want, (capacity + 63) / 64), 1, 64));
 
   OwnedTensor ml, acc;  // per-split partial results, merged by a combine kernel
   if (a.splits > 1) {

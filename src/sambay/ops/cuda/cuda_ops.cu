@@ -51,26 +51,35 @@ constexpr int kNormThreads = 256;
 constexpr int kPerThread = 16;
 
 template <class Y, class Out>
-__global__ void __launch_bounds__(kNormThreads) add_norm_kernel(float* x, int64_t x_stride, const Y* y, int64_t y_stride,
-                                                                Out* out, int64_t out_stride, const float* w,
-                                                                const float* b, int cols, float eps) {
+__global__ void __launch_bounds__(kNormThreads) add_norm_kernel(float* __restrict__ x, int64_t x_stride,
+                                                                const Y* __restrict__ y, int64_t y_stride,
+                                                                Out* __restrict__ out, int64_t out_stride,
+                                                                const float* __restrict__ w,
+                                                                const float* __restrict__ b, int cols, float eps) {
   __shared__ float partial[kNormThreads / 32];
   float* xr = x + blockIdx.x * x_stride;
   float v[kPerThread];
-  float sum = 0;
+  // All loads first, then the residual stores: interleaved, each store would wait on a load.
 #pragma unroll
   for (int i = 0; i < kPerThread; ++i) {
     const int c = threadIdx.x + i * kNormThreads;
-    v[i] = 0.0f;
-    if (c < cols) {
-      v[i] = xr[c];
-      if (y) {
-        v[i] += to_float(y[blockIdx.x * y_stride + c]);
-        xr[c] = v[i];
-      }
-      sum += v[i];
+    v[i] = c < cols ? xr[c] : 0.0f;
+  }
+  if (y) {
+#pragma unroll
+    for (int i = 0; i < kPerThread; ++i) {
+      const int c = threadIdx.x + i * kNormThreads;
+      if (c < cols) v[i] += to_float(y[blockIdx.x * y_stride + c]);
+    }
+#pragma unroll
+    for (int i = 0; i < kPerThread; ++i) {
+      const int c = threadIdx.x + i * kNormThreads;
+      if (c < cols) xr[c] = v[i];
     }
   }
+  float sum = 0;
+#pragma unroll
+  for (int i = 0; i < kPerThread; ++i) sum += v[i];
   auto block_sum = [&](float s) {
     s = warp_sum(s);
     if ((threadIdx.x & 31) == 0) partial[threadIdx.x >> 5] = s;
