@@ -127,22 +127,11 @@ void gemv_dispatch(cudaStream_t s, const Tensor& out, const Tensor& in, const Te
                    int sms) {
   const bool vec = w.cols % 8 == 0 && w.stride % 8 == 0 && in.stride % 8 == 0 &&
                    reinterpret_cast<uintptr_t>(w.data) % 16 == 0 && reinterpret_cast<uintptr_t>(in.data) % 16 == 0;
-  // Work units are blocks of 8 / wpr rows, dealt round-robin to a grid of 8 blocks per SM. Pick the
-  // split whose last round is fullest (e.g. 1280 units on 1056 blocks leave the second round 21%
-  // busy), preferring fewer warps per row on ties (less cross-warp reduction).
-  const int64_t grid = 8 * static_cast<int64_t>(sms);
-  int wpr = 1;
-  double best = 0;
-  for (int c : {1, 2, 4, 8}) {
-    const int64_t units = (w.rows * c + 7) / 8;
-    const int64_t rounds = (units + grid - 1) / grid;
-    const double efficiency = static_cast<double>(units) / static_cast<double>(rounds * std::min(units, grid)) *
-                              (static_cast<double>(std::min(units, grid)) / grid);
-    if (efficiency > best + 0.02) {
-      best = efficiency;
-      wpr = c;
-    }
-  }
+  // The fewest warps per row that still give every SM four blocks (256 threads each). More warps
+  // per row would even out the last round of the grid, but measured slower: each row then costs a
+  // cross-warp reduction and its loads come in shorter runs.
+  const int64_t want_blocks = 4 * static_cast<int64_t>(sms);
+  const int wpr = w.rows >= want_blocks * 8 ? 1 : w.rows >= want_blocks * 4 ? 2 : w.rows >= want_blocks * 2 ? 4 : 8;
   if (vec) {
     if (wpr == 1) return launch_gemv<TT, 1, true, Out>(s, out, in, w, bias, sms);
     if (wpr == 2) return launch_gemv<TT, 2, true, Out>(s, out, in, w, bias, sms);
