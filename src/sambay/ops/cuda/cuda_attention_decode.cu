@@ -14,10 +14,11 @@ namespace sambay::cuda {
 namespace {
 
 constexpr int kWarps = 4;
-constexpr int kGroupMax = 4;
 
-template <int DH>
-__global__ void __launch_bounds__(kWarps * 32) diff_attn_decode_kernel(DecodeArgs a) {
+// kGroupMax query pairs per block share the kv pair; sized to the model's group so that the
+// per-lane state takes no more registers than needed (occupancy is what hides the load latency).
+template <int DH, int kGroupMax>
+__global__ void __launch_bounds__(kWarps * 32, 8) diff_attn_decode_kernel(DecodeArgs a) {
   constexpr int VPL = 2 * DH / 32;  // [v1 | v2] values per lane
   __shared__ __align__(16) float sq[kGroupMax][2][DH];       // scaled queries
   __shared__ float sp[kWarps][kGroupMax][2][32];             // probabilities of the warp's 32 keys
@@ -30,7 +31,7 @@ __global__ void __launch_bounds__(kWarps * 32) diff_attn_decode_kernel(DecodeArg
   const int64_t lo = a.window > 0 ? max(int64_t{0}, pos - a.window + 1) : 0;
   const int64_t nkeys = pos - lo + 1;
   const int j = blockIdx.y / a.pair_blocks;
-  const int g0 = j * a.group + (blockIdx.y % a.pair_blocks) * kGroupMax;
+  const int g0 = j * a.group + (blockIdx.y % a.pair_blocks) * kGroupMax;  // pair_blocks = ceil(group / kGroupMax)
   const int ng = min(kGroupMax, j * a.group + a.group - g0);
   const int64_t per_split = (nkeys + a.splits - 1) / a.splits;
   const int64_t kb = lo + blockIdx.z * per_split, ke = min(pos + 1, kb + per_split);
@@ -231,8 +232,18 @@ __global__ void __launch_bounds__(2 * DH) diff_attn_decode_combine_kernel(Decode
 }
 
 template <int DH>
-void launch(cudaStream_t s, const DecodeArgs& a, int rows, int kv_pairs) {
-  diff_attn_decode_kernel<DH><<<dim3(rows, kv_pairs * a.pair_blocks, a.splits), kWarps * 32, 0, s>>>(a);
+void launch(cudaStream_t s, DecodeArgs a, int rows, int kv_pairs) {
+  const dim3 block(kWarps * 32);
+  if (a.group == 1) {
+    a.pair_blocks = 1;
+    diff_attn_decode_kernel<DH, 1><<<dim3(rows, kv_pairs, a.splits), block, 0, s>>>(a);
+  } else if (a.group == 2) {
+    a.pair_blocks = 1;
+    diff_attn_decode_kernel<DH, 2><<<dim3(rows, kv_pairs, a.splits), block, 0, s>>>(a);
+  } else {
+    a.pair_blocks = (a.group + 3) / 4;
+    diff_attn_decode_kernel<DH, 4><<<dim3(rows, kv_pairs * a.pair_blocks, a.splits), block, 0, s>>>(a);
+  }
   SAMBAY_CUDA_LAUNCHED();
   if (a.splits > 1) {
     diff_attn_decode_combine_kernel<DH><<<dim3(rows, a.G), 2 * DH, 0, s>>>(a);
