@@ -18,7 +18,7 @@ constexpr int kWarps = 4;
 // kGroupMax query pairs per block share the kv pair; sized to the model's group so that the
 // per-lane state takes no more registers than needed (occupancy is what hides the load latency).
 template <int DH, int kGroupMax>
-__global__ void __launch_bounds__(kWarps * 32, 8) diff_attn_decode_kernel(DecodeArgs a) {
+__global__ void __launch_bounds__(kWarps * 32) diff_attn_decode_kernel(DecodeArgs a) {
   constexpr int VPL = 2 * DH / 32;  // [v1 | v2] values per lane
   __shared__ __align__(16) float sq[kGroupMax][2][DH];       // scaled queries
   __shared__ float sp[kWarps][kGroupMax][2][32];             // probabilities of the warp's 32 keys
