@@ -27,7 +27,13 @@ run: deps build
 # Every test: the release build, the sanitizer build, and a short bounded run of each fuzzer.
 test:
 	scripts/install-deps.sh test
-	$(MAKE) test-unit test-asan fuzz
+	@date +"== %T release build and tests"
+	$(MAKE) test-unit
+	@date +"== %T sanitizer build and tests"
+	$(MAKE) test-asan
+	@date +"== %T fuzzers"
+	$(MAKE) fuzz
+	@date +"== %T done"
 
 # Tests run side by side: OpenMP workers sleep instead of spinning when they wait.
 export OMP_WAIT_POLICY ?= passive
