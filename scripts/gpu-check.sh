@@ -2,7 +2,8 @@
 # On a machine with an NVIDIA GPU: builds the CUDA backend, runs the GPU tests (also under
 # compute-sanitizer memcheck), the golden parity of the BF16 path, and the benchmarks of the
 # released model's shapes with dummy weights. Results go to OUT_DIR (logs, JSON, a summary).
-# Usage: scripts/gpu-check.sh OUT_DIR [quick|bench|full]   (quick: tests only; bench: no Nsight Compute)
+# Usage: scripts/gpu-check.sh OUT_DIR [quick|memcheck|bench|full]
+#   quick: tests only; memcheck: tests and compute-sanitizer; bench: and benchmarks; full: and Nsight Compute
 set -uo pipefail
 final=${1:?output dir}
 mode=${2:-full}
@@ -45,9 +46,11 @@ grep -E "rel_rms|FAILED" "$out/test_golden_gpu.log" | tee -a "$summary"
 run test_golden_parity_cpu 300 build-gpu/tests/golden/test_golden_parity
 [[ "$mode" == quick ]] && exit 0
 
-run memcheck 400 compute-sanitizer --tool memcheck --leak-check full --error-exitcode 9 \
-  build-gpu/tests/gpu/test_golden_gpu
-grep -E "ERROR SUMMARY|LEAK SUMMARY" "$out/memcheck.log" | tee -a "$summary"
+for t in test_golden_gpu test_cuda_ops; do
+  run "memcheck-$t" 500 compute-sanitizer --tool memcheck --leak-check full --error-exitcode 9 build-gpu/tests/gpu/$t
+  grep -E "ERROR SUMMARY|LEAK SUMMARY|PASSED|FAILED" "$out/memcheck-$t.log" | tee -a "$summary"
+done
+[[ "$mode" == memcheck ]] && exit 0
 
 bench() {  # name, args...
   local name=$1
