@@ -9,18 +9,12 @@
 #include <string_view>
 #include <vector>
 
+#include "sambay/engine/stop_config.h"
 #include "sambay/model/sambay_model.h"
 #include "sambay/sample/sampling_params.h"
 #include "sambay/text/tokenizer.h"
 
 namespace sambay {
-
-struct StopConfig {
-  int max_tokens = 256;
-  std::vector<int32_t> eos_ids;        // generation ends on these (unless ignore_eos)
-  std::vector<std::string> stop_strings;  // generation ends before the first occurrence of any
-  bool ignore_eos = false;
-};
 
 struct GenerationResult {
   std::vector<int32_t> tokens;  // generated ids, an ending eos id included
