@@ -7,7 +7,7 @@ JOBS        ?= $(shell nproc)
 FUZZ_SECONDS ?= 30
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build run test test-unit test-asan fuzz test-gpu clean
+.PHONY: all deps build run test test-unit test-asan fuzz test-gpu clean server-deps
 
 all: build
 
@@ -38,10 +38,15 @@ test:
 # Tests run side by side: OpenMP workers sleep instead of spinning when they wait.
 export OMP_WAIT_POLICY ?= passive
 
-test-unit: build
+# The server's end-to-end test (label "server") drives `sambay serve` with the official OpenAI
+# client, installed from tests/server/package-lock.json.
+server-deps:
+	cd tests/server && npm ci --no-audit --no-fund
+
+test-unit: build server-deps
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) -LE gpu
 
-test-asan:
+test-asan: server-deps
 	cmake -S . -B $(BUILD_ASAN) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSAMBAY_SANITIZE=ON -DSAMBAY_BENCH=OFF -DSAMBAY_CUDA=OFF $(CMAKE_FLAGS)
 	cmake --build $(BUILD_ASAN) -j $(JOBS)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \

@@ -29,6 +29,12 @@ int main(int argc, char** argv) {
   sambay::cli::add_run_command(app);
   sambay::cli::add_chat_command(app);
 #endif
+#ifdef SAMBAY_HAVE_SERVER
+  sambay::cli::add_serve_command(app);
+#endif
+#ifdef SAMBAY_HAVE_LOADGEN
+  sambay::cli::add_loadgen_command(app);
+#endif
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,228 @@
+// sambay serve: the OpenAI-compatible HTTP server over the batching engine.
+#include <pthread.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <thread>
+
+#include "commands.h"
+#include "common.h"
+#include "http_server.h"
+#include "sambay/base/error.h"
+#include "sambay/engine/engine.h"
+#include "sambay/engine/text_model.h"
+#ifdef SAMBAY_HAVE_CUDA
+#include "sambay/ops/cuda/cuda_ops.h"
+#endif
+
+namespace sambay::cli {
+namespace {
+
+struct Options {
+  ModelOptions model;
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  std::string api_key;
+  std::string served_model_name;
+  std::optional<int64_t> ctx;
+  std::optional<double> mem_fraction;
+  int max_seqs = 16;
+  int64_t max_batch_tokens = 2048;
+  size_t max_body_bytes = size_t{8} << 20;
+  int http_threads = 0;
+  double shutdown_grace = 30;
+  bool match_special_in_content = false;
+};
+
+constexpr int64_t kPageSize = 16;
+constexpr double kCudaMemFraction = 0.9;
+// On the CPU the state lives in host memory next to everything else on the machine.
+constexpr double kCpuMemFraction = 0.5;
+
+size_t mem_available_bytes() {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  size_t kib = 0;
+  std::string unit;
+  while (meminfo >> key >> kib >> unit)
+    if (key == "MemAvailable:") return kib * 1024;
+  return 0;
+}
+
+// Working memory of one step (activations at max_batch_tokens, logits of every sequence) plus
+// allocator slack: kept out of the cache budget so a full batch cannot run out of memory.
+size_t activation_reserve(const SambaConfig& c, int max_seqs, int64_t max_batch_tokens, bool device) {
+  const size_t per_token = static_cast<size_t>(8 * c.hidden_size + 4 * c.intermediate_size + 6 * c.d_inner) * 4;
+  const size_t logits = static_cast<size_t>(max_seqs) * static_cast<size_t>(c.vocab_size) * 4 * 2;
+  const size_t slack = device ? size_t{512} << 20 : size_t{64} << 20;
+  return per_token * static_cast<size_t>(max_batch_tokens) + logits + slack;
+}
+
+// Bytes the state cache may take: a fraction of the device's memory less what is already in use
+// (the weights), or on the CPU a fraction of MemAvailable; minus the activation reserve.
+size_t state_budget(const Options& o, const LoadedModel& lm) {
+  const SambaConfig& c = lm.model->config();
+#ifdef SAMBAY_HAVE_CUDA
+  if (auto* cuda = dynamic_cast<CudaOps*>(lm.backend.get())) {
+    const double total = static_cast<double>(cuda->properties().totalGlobalMem);
+    const double usable = total * o.mem_fraction.value_or(kCudaMemFraction) - cuda->device_bytes_in_use();
+    const double reserve = activation_reserve(c, o.max_seqs, o.max_batch_tokens, true);
+    spdlog::info("device memory: {:.2f} GiB total, {:.2f} GiB in use, {:.2f} GiB activation reserve",
+                 total / 1073741824.0, cuda->device_bytes_in_use() / 1073741824.0, reserve / 1073741824.0);
+    return static_cast<size_t>(std::max(0.0, usable - reserve));
+  }
+#endif
+  const double available = static_cast<double>(mem_available_bytes());
+  const double reserve = activation_reserve(c, o.max_seqs, o.max_batch_tokens, false);
+  spdlog::info("host memory: {:.2f} GiB available, {:.2f} GiB activation reserve", available / 1073741824.0,
+               reserve / 1073741824.0);
+  return static_cast<size_t>(std::max(0.0, available * o.mem_fraction.value_or(kCpuMemFraction) - reserve));
+}
+
+// The engine's shape: the context length (--ctx, else the model's, lowered when memory is short)
+// and the slots and pages the memory budget holds.
+EngineOptions plan_engine(const Options& o, const LoadedModel& lm, const TextModel& text) {
+  const SambaModel& model = *lm.model;
+  const DType kv_dtype = lm.ops->activation_dtype();
+  const size_t budget = state_budget(o, lm);
+  int64_t ctx = o.ctx ? *o.ctx : text.defaults.context_length;
+  if (ctx <= 0) ctx = model.config().max_position_embeddings;
+  CacheBudget plan;
+  try {
+    plan = plan_cache(model.config(), model.layer_table(), kv_dtype, budget, o.max_seqs, ctx, kPageSize);
+  } catch (const Error&) {
+    if (o.ctx) throw;  // the user asked for this context: say it does not fit
+    // The longest context one sequence can have in the budget, in whole pages.
+    const StateSizes s = StateCache::sizes(model.config(), model.layer_table(), kv_dtype);
+    const size_t fixed = s.mamba_per_seq + s.rings_per_seq;
+    const int64_t fits = budget > fixed ? static_cast<int64_t>((budget - fixed) / s.kv_per_token) : 0;
+    const int64_t lowered = fits / kPageSize * kPageSize;
+    if (lowered < kPageSize) throw;
+    spdlog::warn("context lowered from {} to {} positions to fit the memory budget", ctx, lowered);
+    ctx = lowered;
+    plan = plan_cache(model.config(), model.layer_table(), kv_dtype, budget, o.max_seqs, ctx, kPageSize);
+  }
+  EngineOptions e;
+  e.max_seqs = plan.max_seqs;
+  e.max_seq_len = ctx;
+  e.num_pages = plan.num_pages;
+  e.page_size = kPageSize;
+  e.max_batch_tokens = o.max_batch_tokens;
+  spdlog::info("state cache: {} slots, {} pages of {} positions ({:.1f} MiB of a {:.1f} MiB budget), context {}",
+               e.max_seqs, e.num_pages, e.page_size, plan.bytes / 1048576.0, budget / 1048576.0, e.max_seq_len);
+  return e;
+}
+
+// SIGINT and SIGTERM go to one thread (blocked everywhere else, before any other thread exists):
+// the first starts a graceful shutdown, a second ends the process at once. SIGUSR1 from the main
+// thread ends the watch.
+class SignalWatch {
+ public:
+  SignalWatch() {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    sigaddset(&set_, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
+    signal(SIGPIPE, SIG_IGN);  // a client that hangs up must not end the server
+  }
+  ~SignalWatch() {
+    if (thread_.joinable()) {
+      pthread_kill(thread_.native_handle(), SIGUSR1);
+      thread_.join();
+    }
+  }
+  void start(std::function<void()> on_shutdown) {
+    thread_ = std::thread([this, on_shutdown = std::move(on_shutdown)] {
+      bool requested = false;
+      for (;;) {
+        int sig = 0;
+        if (sigwait(&set_, &sig) != 0 || sig == SIGUSR1) return;
+        if (requested) {
+          spdlog::warn("second {}: exiting now", sig == SIGINT ? "SIGINT" : "SIGTERM");
+          std::_Exit(1);
+        }
+        requested = true;
+        spdlog::info("{}: shutting down (no new requests; those in flight finish)",
+                     sig == SIGINT ? "SIGINT" : "SIGTERM");
+        on_shutdown();
+      }
+    });
+  }
+
+ private:
+  sigset_t set_;
+  std::thread thread_;
+};
+
+std::string default_model_name(const std::string& dir) {
+  std::filesystem::path p(dir);
+  if (!p.has_filename()) p = p.parent_path();
+  return p.filename().string();
+}
+
+void serve(const Options& o) {
+  SignalWatch signals;  // first: every thread started from here on inherits the blocked signals
+  LoadedModel lm = load_model(o.model);
+  const TextModel text = load_text_model(o.model.model_dir, lm.model->config());
+  const EngineOptions engine_options = plan_engine(o, lm, text);
+  Engine engine(*lm.model, &text.tokenizer, engine_options);
+
+  server::ServerOptions s;
+  s.host = o.host;
+  s.port = o.port;
+  s.api_key = o.api_key;
+  s.model_name = o.served_model_name.empty() ? default_model_name(o.model.model_dir) : o.served_model_name;
+  s.max_body_bytes = o.max_body_bytes;
+  s.http_threads = o.http_threads > 0 ? o.http_threads : std::max(64, 2 * engine_options.max_seqs + 16);
+  s.shutdown_grace_seconds = o.shutdown_grace;
+  s.build.context_length = engine_options.max_seq_len;
+  s.build.vocab_size = lm.model->config().vocab_size;
+  s.build.match_special_in_content = o.match_special_in_content;
+  server::HttpServer http(engine, text, s);
+  const int port = http.bind();
+  engine.start();
+  signals.start([&http] { http.shutdown(); });
+  spdlog::info("serving '{}' on http://{}:{} ({})", s.model_name, o.host, port,
+               o.api_key.empty() ? "no API key" : "API key required");
+  http.serve();
+  engine.stop(true);
+  const EngineStats st = engine.stats();
+  spdlog::info("stopped: {} requests finished, {} cancelled, {} failed", st.requests_finished, st.requests_cancelled,
+               st.requests_failed);
+}
+
+}  // namespace
+
+void add_serve_command(CLI::App& app) {
+  auto opts = std::make_shared<Options>();
+  CLI::App* cmd = app.add_subcommand("serve", "serve the model over an OpenAI-compatible HTTP API");
+  add_model_options(*cmd, opts->model);
+  cmd->add_option("--host", opts->host, "address to listen on (default: loopback only)");
+  cmd->add_option("--port", opts->port, "port to listen on (0: any free port)")->check(CLI::Range(0, 65535));
+  cmd->add_option("--api-key", opts->api_key, "require 'Authorization: Bearer KEY' on /v1 and /metrics");
+  cmd->add_option("--served-model-name", opts->served_model_name, "the model's name in the API (default: folder name)");
+  cmd->add_option("--ctx", opts->ctx, "context length per sequence (default: the model's, capped by memory)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--mem-fraction", opts->mem_fraction,
+                  "share of device memory (CUDA, default 0.9) or of MemAvailable (CPU, default 0.5) to use")
+      ->check(CLI::Range(0.01, 1.0));
+  cmd->add_option("--max-seqs", opts->max_seqs, "sequences running at once at most")->check(CLI::PositiveNumber);
+  cmd->add_option("--max-batch-tokens", opts->max_batch_tokens, "tokens per engine step")->check(CLI::PositiveNumber);
+  cmd->add_option("--max-body-bytes", opts->max_body_bytes, "largest request body accepted (413 beyond)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--http-threads", opts->http_threads, "connections served at once (default: max(64, 2*slots+16))")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--shutdown-grace", opts->shutdown_grace,
+                  "seconds requests in flight may take to finish after SIGTERM/SIGINT before they are cancelled")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--match-special-in-content", opts->match_special_in_content,
+                "let role-token strings in messages act as role tokens (Hugging Face's behaviour)");
+  cmd->callback([opts] { serve(*opts); });
+}
+
+}  // namespace sambay::cli
