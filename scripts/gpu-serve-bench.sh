@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The serving benchmark on a GPU machine: builds the CUDA build (with the text module and HTTP server;
+# packages unpacked by scripts/carry-deps.sh into .deps/ are used when the machine lacks them),
+# starts `sambay serve` on the released model's shapes with dummy weights, drives it with
+# `sambay loadgen`, and writes the load generator's JSON, the server log and /metrics to OUT_DIR.
+# Usage: scripts/gpu-serve-bench.sh OUT_DIR [loadgen options...]
+#   default load: --workload paper-2k-32k --concurrency 16
+set -uo pipefail
+out=${1:?output dir}
+shift
+mkdir -p "$out"
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+export PATH=/usr/local/cuda/bin:$PATH
+deps="$root/.deps/root/usr"
+if [[ -d "$deps" ]]; then
+  export CMAKE_PREFIX_PATH="$deps${CMAKE_PREFIX_PATH:+:$CMAKE_PREFIX_PATH}"
+  export LD_LIBRARY_PATH="$deps/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+fi
+log() { echo "== $(date -u +%T) $*" | tee -a "$out/summary.txt"; }
+
+log "$(git rev-parse --short HEAD 2>/dev/null || echo no-git) $(nvidia-smi --query-gpu=name,memory.total --format=csv,noheader)"
+cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DSAMBAY_CUDA=ON -DSAMBAY_BENCH=OFF >"$out/configure.log" 2>&1 ||
+  { log "configure failed"; tail -20 "$out/configure.log"; exit 1; }
+cmake --build build-gpu -j "$(nproc)" --target sambay >"$out/build.log" 2>&1 ||
+  { log "build failed"; grep -E "error" "$out/build.log" | head -30; exit 1; }
+build-gpu/sambay --help | grep -q "serve" || { log "sambay was built without the server"; exit 1; }
+log "build ok"
+
+port=8091
+build-gpu/sambay serve --model models/phi4-mini-flash-reasoning --dummy --device cuda --port "$port" \
+  ${SERVE_ARGS:-} >"$out/serve.log" 2>&1 &
+server=$!
+for _ in $(seq 1 240); do
+  curl -sf "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
+  kill -0 "$server" 2>/dev/null || { log "server exited"; tail -20 "$out/serve.log"; exit 1; }
+  sleep 0.5
+done
+log "server up"
+args=("$@")
+[[ ${#args[@]} -eq 0 ]] && args=(--workload paper-2k-32k --concurrency 16)
+log "loadgen ${args[*]}"
+build-gpu/sambay loadgen --url "http://127.0.0.1:$port" --json "$out/loadgen.json" "${args[@]}" 2>&1 |
+  tee "$out/loadgen.txt"
+curl -sf "http://127.0.0.1:$port/metrics" >"$out/metrics.txt"
+kill -TERM "$server"
+wait "$server"
+log "server exit status $?"
+nvidia-smi --query-gpu=name,driver_version --format=csv,noheader >>"$out/summary.txt"
