@@ -1,9 +1,12 @@
 // sambay serve: the OpenAI-compatible HTTP server over the batching engine.
-#include <pthread.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -117,36 +120,53 @@ EngineOptions plan_engine(const Options& o, const LoadedModel& lm, const TextMod
   return e;
 }
 
-// SIGINT and SIGTERM go to one thread (blocked everywhere else, before any other thread exists):
-// the first starts a graceful shutdown, a second ends the process at once. SIGUSR1 from the main
-// thread ends the watch.
+// SIGINT and SIGTERM: the first starts a graceful shutdown, a second ends the process at once.
+// Handlers rather than a blocked mask and sigwait: libraries start threads before main (OpenBLAS's
+// pool, for one), and a signal the kernel delivers to such a thread would otherwise kill the
+// process. The handler only writes the signal number to a pipe; a watcher thread does the rest.
+int g_signal_pipe[2] = {-1, -1};
+std::atomic<int> g_stop_signals{0};
+
+extern "C" void on_stop_signal(int sig) {
+  if (g_stop_signals.fetch_add(1) >= 1) {
+    constexpr char msg[] = "second signal: exiting now\n";
+    [[maybe_unused]] ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
+    _exit(1);
+  }
+  const unsigned char b = static_cast<unsigned char>(sig);
+  [[maybe_unused]] ssize_t w = write(g_signal_pipe[1], &b, 1);
+}
+
 class SignalWatch {
  public:
   SignalWatch() {
-    sigemptyset(&set_);
-    sigaddset(&set_, SIGINT);
-    sigaddset(&set_, SIGTERM);
-    sigaddset(&set_, SIGUSR1);
-    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
+    SAMBAY_CHECK(pipe2(g_signal_pipe, O_CLOEXEC) == 0, "serve: cannot create the signal pipe");
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
     signal(SIGPIPE, SIG_IGN);  // a client that hangs up must not end the server
   }
   ~SignalWatch() {
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
     if (thread_.joinable()) {
-      pthread_kill(thread_.native_handle(), SIGUSR1);
+      const unsigned char end = 0;  // not a signal number: ends the watcher
+      [[maybe_unused]] ssize_t w = write(g_signal_pipe[1], &end, 1);
       thread_.join();
     }
+    close(g_signal_pipe[0]);
+    close(g_signal_pipe[1]);
   }
   void start(std::function<void()> on_shutdown) {
-    thread_ = std::thread([this, on_shutdown = std::move(on_shutdown)] {
-      bool requested = false;
-      for (;;) {
-        int sig = 0;
-        if (sigwait(&set_, &sig) != 0 || sig == SIGUSR1) return;
-        if (requested) {
-          spdlog::warn("second {}: exiting now", sig == SIGINT ? "SIGINT" : "SIGTERM");
-          std::_Exit(1);
-        }
-        requested = true;
+    thread_ = std::thread([on_shutdown = std::move(on_shutdown)] {
+      unsigned char sig = 0;
+      while (true) {
+        const ssize_t n = read(g_signal_pipe[0], &sig, 1);
+        if (n < 0 && errno == EINTR) continue;
+        if (n != 1 || sig == 0) return;
         spdlog::info("{}: shutting down (no new requests; those in flight finish)",
                      sig == SIGINT ? "SIGINT" : "SIGTERM");
         on_shutdown();
@@ -155,7 +175,6 @@ class SignalWatch {
   }
 
  private:
-  sigset_t set_;
   std::thread thread_;
 };
 
@@ -166,7 +185,7 @@ std::string default_model_name(const std::string& dir) {
 }
 
 void serve(const Options& o) {
-  SignalWatch signals;  // first: every thread started from here on inherits the blocked signals
+  SignalWatch signals;
   LoadedModel lm = load_model(o.model);
   const TextModel text = load_text_model(o.model.model_dir, lm.model->config());
   const EngineOptions engine_options = plan_engine(o, lm, text);
