@@ -15,13 +15,6 @@ namespace {
 
 constexpr int kWarps = 4;
 
-// VPL bf16 values as one load (VPL * 2 bytes; the rows are aligned to that for the head dims below).
-template <int VPL> struct PackedBf16;
-template <> struct PackedBf16<1> { using type = unsigned short; };
-template <> struct PackedBf16<2> { using type = unsigned int; };
-template <> struct PackedBf16<4> { using type = uint2; };
-template <> struct PackedBf16<8> { using type = uint4; };
-
 // kGroupMax query pairs per block share the kv pair; sized to the model's group so that the
 // per-lane state takes no more registers than needed (occupancy is what hides the load latency).
 template <int DH, int kGroupMax>
@@ -109,29 +102,19 @@ __global__ void __launch_bounds__(kWarps * 32) diff_attn_decode_kernel(DecodeArg
     }
     __syncwarp();
     const int nk = static_cast<int>(ke - base < 32 ? ke - base : 32);
-    // V rows in flight per lane, each lane's VPL values as one vector load kept packed until used:
-    // 16 rows cost the registers that 8 rows converted to float did, and halve the round trips.
-    constexpr int kUnroll = 16;
-    using Packed = typename PackedBf16<VPL>::type;
+    constexpr int kUnroll = 8;  // V rows in flight per lane
     for (int k0 = 0; k0 < 32; k0 += kUnroll) {
       if (k0 >= nk) break;
-      Packed vp[kUnroll];
+      float vf[kUnroll][VPL];
 #pragma unroll
       for (int u = 0; u < kUnroll; ++u) {
         const bf16* vr = reinterpret_cast<const bf16*>(
             __shfl_sync(0xffffffffu, reinterpret_cast<uintptr_t>(my_v), k0 + u));
-        if (k0 + u < nk) {
-          vp[u] = *reinterpret_cast<const Packed*>(vr + lane * VPL);
-        } else {
-          vp[u] = Packed{};  // bf16 zeros
-        }
+#pragma unroll
+        for (int v = 0; v < VPL; ++v) vf[u][v] = k0 + u < nk ? to_float(vr[lane * VPL + v]) : 0.0f;
       }
 #pragma unroll
       for (int u = 0; u < kUnroll; ++u) {
-        const bf16* e = reinterpret_cast<const bf16*>(&vp[u]);
-        float vf[VPL];
-#pragma unroll
-        for (int v = 0; v < VPL; ++v) vf[v] = to_float(e[v]);
 #pragma unroll
         for (int gi = 0; gi < kGroupMax; ++gi) {
           if (gi >= ng) break;
@@ -139,7 +122,7 @@ __global__ void __launch_bounds__(kWarps * 32) diff_attn_decode_kernel(DecodeArg
           for (int m = 0; m < 2; ++m) {
             const float p = sp[warp][gi][m][k0 + u];  // 0 for keys past the end
 #pragma unroll
-            for (int v = 0; v < VPL; ++v) acc[gi][m][v] = fmaf(p, vf[v], acc[gi][m][v]);
+            for (int v = 0; v < VPL; ++v) acc[gi][m][v] = fmaf(p, vf[u][v], acc[gi][m][v]);
           }
         }
       }
