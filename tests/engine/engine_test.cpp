@@ -63,7 +63,8 @@ class EngineTest : public ::testing::Test {
   }
 
   // The reference: greedy decoding of one sequence straight over the model, with its logits.
-  std::vector<int32_t> reference(const std::vector<int32_t>& prompt, int n, std::vector<std::vector<float>>* logits = nullptr) {
+  std::vector<int32_t> reference(const std::vector<int32_t>& prompt, int n,
+                                 std::vector<std::vector<float>>* logits = nullptr) {
     StateCache cache = model_->make_cache({1, 512, 16, 0});
     const int slot = cache.acquire();
     std::vector<int32_t> out;
