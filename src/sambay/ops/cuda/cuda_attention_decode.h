@@ -18,9 +18,15 @@ struct DecodeArgs {
   float* part_ml;   // [rows, G, splits, 2 maps, 2] (max, sum)
   float* part_acc;  // [rows, G, splits, 2 maps, 2 dh]
   int G;
+  bool kv_aligned;  // K/V rows start on 16 bytes (cp.async); the tensor-core kernel needs it
 };
 
-// Lanes-over-keys kernel for head dims 16, 32, 64 and 128; false for other head dims.
+// Whether decode rows with key splits take the tensor-core kernel (head dims 16, 32 and 64, K/V rows
+// on 16 bytes); it wants more splits than the lanes-over-keys kernel (see the caller).
+bool diff_attention_decode_mma(int dh, bool kv_aligned);
+
+// Tensor-core kernel where diff_attention_decode_mma says so and splits > 1, else the
+// lanes-over-keys kernel for head dims 16, 32, 64 and 128; false for other head dims.
 bool launch_diff_attention_decode(cudaStream_t stream, const DecodeArgs& a, int rows, int kv_pairs);
 
 }  // namespace sambay::cuda

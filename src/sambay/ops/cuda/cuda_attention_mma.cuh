@@ -1,0 +1,127 @@
+#pragma once
+// Tensor-core (mma.sync m16n8k16, BF16 in, float32 accumulate) pieces shared by the prompt and the
+// decode differential-attention kernels: fragment loads, asynchronous copies, and one map's update
+// for a tile of keys in shared memory.
+#include <cuda_bf16.h>
+
+#include "sambay/ops/cuda/cuda_attention.cuh"
+
+namespace sambay::cuda::mma {
+
+constexpr int kBQ = 64;  // query rows per block (4 warps x 16)
+constexpr int kBK = 32;  // keys per tile (64 would spill registers at head dim 64)
+
+__device__ __forceinline__ void mma16816(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+      "{%0,%1,%2,%3};\n"
+      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+__device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) {
+  const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+  return *reinterpret_cast<const uint32_t*>(&v);
+}
+
+__device__ __forceinline__ uint32_t load32(const bf16* p) { return *reinterpret_cast<const uint32_t*>(p); }
+
+__device__ __forceinline__ uint32_t smem_addr(const void* p) { return static_cast<uint32_t>(__cvta_generic_to_shared(p)); }
+
+// 16 bytes global -> shared without registers; `bytes` 0 fills zeros (keys past the prompt).
+__device__ __forceinline__ void cp_async16(void* dst, const void* src, int bytes) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(dst)), "l"(src), "r"(bytes));
+}
+
+// B fragments of two n8 tiles of P·V from row-major V in shared memory: four 8x8 matrices (keys
+// k..k+7 and k+8..k+15, at columns n0 and n0+8), transposed on load into the mma B layout.
+__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const bf16* row_ptr) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(smem_addr(row_ptr)));
+}
+
+// One map's share of a key tile for this warp's 16 rows: scores, online softmax, O += P [v1 | v2].
+// keep(query row, kd + key within the tile) says which scores count; the others are -inf.
+template <int DH, class Keep>
+__device__ __forceinline__ void map_tile(float scale, const uint32_t (&qf)[DH / 16][4], const bf16 (*sK_m)[DH + 8],
+                                         const bf16 (*sV)[2 * DH + 8], float (&om)[2 * DH / 8][4], float (&mrow_m)[2],
+                                         float (&lrow_m)[2], int kd, const Keep& keep, int ra, int rb, int gq, int tq) {
+  constexpr int KS = DH / 16;
+  constexpr int ON = 2 * DH / 8;
+    float s[kBK / 8][4];
+#pragma unroll
+    for (int n = 0; n < kBK / 8; ++n) s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.0f;
+#pragma unroll
+    for (int kk = 0; kk < KS; ++kk) {
+      const int col = kk * 16 + 2 * tq;
+#pragma unroll
+      for (int n = 0; n < kBK / 8; ++n)
+        mma16816(s[n], qf[kk], load32(&sK_m[8 * n + gq][col]), load32(&sK_m[8 * n + gq][col + 8]));
+    }
+
+    // Scale, mask, row maxima over the quad.
+    float mx_a = -INFINITY, mx_b = -INFINITY;
+#pragma unroll
+    for (int n = 0; n < kBK / 8; ++n)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const int kp = kd + 8 * n + 2 * tq + (e & 1);
+        const int qr = e < 2 ? ra : rb;
+        s[n][e] = keep(qr, kp) ? s[n][e] * scale : -INFINITY;
+        if (e < 2) mx_a = fmaxf(mx_a, s[n][e]);
+        else mx_b = fmaxf(mx_b, s[n][e]);
+      }
+#pragma unroll
+    for (int o2 = 1; o2 <= 2; o2 <<= 1) {
+      mx_a = fmaxf(mx_a, __shfl_xor_sync(0xffffffffu, mx_a, o2));
+      mx_b = fmaxf(mx_b, __shfl_xor_sync(0xffffffffu, mx_b, o2));
+    }
+    const float new_a = fmaxf(mrow_m[0], mx_a), new_b = fmaxf(mrow_m[1], mx_b);
+    const float corr_a = new_a == -INFINITY ? 1.0f : __expf(mrow_m[0] - new_a);
+    const float corr_b = new_b == -INFINITY ? 1.0f : __expf(mrow_m[1] - new_b);
+    float sum_a = 0, sum_b = 0;
+#pragma unroll
+    for (int n = 0; n < kBK / 8; ++n)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const float mref = e < 2 ? new_a : new_b;
+        const float p = mref == -INFINITY ? 0.0f : __expf(s[n][e] - mref);
+        s[n][e] = p;
+        if (e < 2) sum_a += p;
+        else sum_b += p;
+      }
+#pragma unroll
+    for (int o2 = 1; o2 <= 2; o2 <<= 1) {
+      sum_a += __shfl_xor_sync(0xffffffffu, sum_a, o2);
+      sum_b += __shfl_xor_sync(0xffffffffu, sum_b, o2);
+    }
+    mrow_m[0] = new_a;
+    mrow_m[1] = new_b;
+    lrow_m[0] = lrow_m[0] * corr_a + sum_a;
+    lrow_m[1] = lrow_m[1] * corr_b + sum_b;
+#pragma unroll
+    for (int n = 0; n < ON; ++n) {
+      om[n][0] *= corr_a;
+      om[n][1] *= corr_a;
+      om[n][2] *= corr_b;
+      om[n][3] *= corr_b;
+    }
+    // O_m += P [v1 | v2]: the score accumulators are already in the A-operand layout.
+#pragma unroll
+    for (int kk = 0; kk < kBK / 16; ++kk) {
+      const uint32_t pa[4] = {pack_bf16(s[2 * kk][0], s[2 * kk][1]), pack_bf16(s[2 * kk][2], s[2 * kk][3]),
+                              pack_bf16(s[2 * kk + 1][0], s[2 * kk + 1][1]),
+                              pack_bf16(s[2 * kk + 1][2], s[2 * kk + 1][3])};
+      const int lane = gq * 4 + tq, mi = lane >> 3;
+#pragma unroll
+      for (int n = 0; n < ON; n += 2) {
+        uint32_t b[4];
+        ldmatrix_x4_trans(b, &sV[kk * 16 + (mi & 1) * 8 + (lane & 7)][8 * (n + (mi >> 1))]);
+        mma16816(om[n], pa, b[0], b[1]);
+        mma16816(om[n + 1], pa, b[2], b[3]);
+      }
+    }
+}
+
+}  // namespace sambay::cuda::mma
