@@ -62,6 +62,10 @@ bench() {  # name, args...
 bench b1-p2k "--prompt-len" 2048 --gen-len 128 --batch 1
 bench b1-p32k --prompt-len 32768 --gen-len 64 --batch 1 --no-ceilings
 bench b16-p32k --prompt-len 32768 --gen-len 32 --batch 16 --no-ceilings
+# 16 sequences over the contexts a 2K -> 32K request passes through (the serving workload's steps).
+for p in 2048 8192 16384; do
+  bench "b16-p$p" --prompt-len "$p" --gen-len 96 --batch 16 --no-ceilings
+done
 # Per-op device time (timeline markers, no graphs) for a 2K and a 32K prompt and their decode steps.
 for p in 2048 32768; do
   run "profile-p$p" 300 build-gpu/sambay bench --model models/phi4-mini-flash-reasoning --dummy --device cuda \
@@ -78,6 +82,8 @@ run ncu-decode-32k 300 scripts/ncu-kernels.sh build-gpu decode --prompt-len 3276
 cat "$out/ncu-decode-32k.log" | tee -a "$summary"
 run ncu-decode-b16-32k 300 scripts/ncu-kernels.sh build-gpu decode --prompt-len 32768 --gen-len 2 --batch 16
 cat "$out/ncu-decode-b16-32k.log" | tee -a "$summary"
+run ncu-decode-b16-16k 300 scripts/ncu-kernels.sh build-gpu decode --prompt-len 16384 --gen-len 2 --batch 16
+cat "$out/ncu-decode-b16-16k.log" | tee -a "$summary"
 run ncu-prefill-2k 300 scripts/ncu-kernels.sh build-gpu prefill --prompt-len 2048 --gen-len 1 --batch 1
 cat "$out/ncu-prefill-2k.log" | tee -a "$summary"
 run ncu-prefill-32k 300 scripts/ncu-kernels.sh build-gpu prefill --prompt-len 32768 --gen-len 1 --batch 1

@@ -22,7 +22,10 @@ TEST_F(CudaOps_, Linear) {
     int64_t T, N, K;
   };
   for (const Shape s : {Shape{1, 2560, 2560}, Shape{1, 192, 5120}, Shape{2, 70, 36}, Shape{3, 300, 64},
-                        Shape{5, 1000, 96}, Shape{8, 130, 6}, Shape{9, 257, 128}, Shape{33, 96, 40}, Shape{128, 512, 256}}) {
+                        Shape{5, 1000, 96}, Shape{8, 130, 6}, Shape{9, 257, 128}, Shape{33, 96, 40}, Shape{128, 512, 256},
+                        // 9..16 rows: the tensor-core GEMV, with 1, 2, 4 and 8 warps per feature tile
+                        Shape{16, 20480, 64}, Shape{12, 9000, 96}, Shape{16, 5000, 160}, Shape{11, 2560, 2560},
+                        Shape{16, 192, 5120}, Shape{10, 100, 1024}, Shape{16, 70, 40}}) {
     for (DType out_type : {DType::BF16, DType::F32}) {
       for (bool bias : {false, true}) {
         for (int64_t extra : {int64_t{0}, int64_t{8}}) {
@@ -140,8 +143,9 @@ TEST_F(CudaOps_, DiffAttention) {
     std::iota(table.rbegin(), table.rend(), 0);  // slot 0 gets the last pages: exercises the table
     OwnedTensor table_dev = gpu->empty(2, pages_per_seq, DType::I32);
     gpu->from_host(*table_dev, table.data());
-    const KvPagesRef pc{*pk.cpu, *pv.cpu, page, table.data(), Tensor(table.data(), DType::I32, 2, pages_per_seq), pages_per_seq};
-    const KvPagesRef pg{*pk.gpu, *pv.gpu, page, table.data(), *table_dev, pages_per_seq};
+    const KvPagesRef pc{*pk.cpu, *pv.cpu, page, table.data(), Tensor(table.data(), DType::I32, 2, pages_per_seq),
+                        pages_per_seq, dh};
+    const KvPagesRef pg{*pk.gpu, *pv.gpu, page, table.data(), *table_dev, pages_per_seq, dh};
     Pair rk = random(2, W * kv_row), rv = random(2, W * kv_row);
     const KvRingRef rc{*rk.cpu, *rv.cpu, W}, rg{*rk.gpu, *rv.gpu, W};
     Pair subln = random(1, 2 * dh, 1, DType::F32);

@@ -211,7 +211,8 @@ TEST_F(CpuOpsTest, DiffAttentionRingAndPages) {
     const int64_t page = 4, pages_per_seq = 4, W = cs.window > 0 ? cs.window : 1;
     OwnedTensor pk = ops.empty(8, page * kv_row, DType::F32), pv = ops.empty(8, page * kv_row, DType::F32);
     std::vector<int32_t> table = {7, 6, 5, 4, 0, 1, 2, 3};  // slot 0: pages 7..4, slot 1: pages 0..3
-    const KvPagesRef pages{*pk, *pv, page, table.data(), Tensor(table.data(), DType::I32, 2, pages_per_seq), pages_per_seq};
+    const KvPagesRef pages{*pk, *pv, page, table.data(), Tensor(table.data(), DType::I32, 2, pages_per_seq),
+                           pages_per_seq, dh};
     OwnedTensor rk = ops.empty(2, W * kv_row, DType::F32), rv = ops.empty(2, W * kv_row, DType::F32);
     const KvRingRef ring{*rk, *rv, W};
     OwnedTensor subln = random(1, 2 * dh);

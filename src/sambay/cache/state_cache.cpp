@@ -29,6 +29,7 @@ StateCache::StateCache(const SambaConfig& c, const LayerTable& t, Ops& ops, Stat
 
   const DType kv = ops.activation_dtype();
   const int64_t S = o.max_seqs, E = c.d_inner, kv_row = c.num_key_value_heads * c.head_dim();
+  head_dim_ = c.head_dim();
   for (int i = 0; i < t.num_mamba_states; ++i) {
     conv_.push_back(ops.empty(S, E * (d_conv_ - 1), DType::F32));
     ssm_.push_back(ops.empty(S, E * d_state_, DType::F32));
@@ -116,7 +117,7 @@ KvRingRef StateCache::ring(int i) const { return {ring_k_.at(i).view, ring_v_.at
 
 KvPagesRef StateCache::pages() const {
   return {pages_k_.view, pages_v_.view, options_.page_size, page_table_.data(), page_table_device_.view,
-          pages_per_seq_};
+          pages_per_seq_, head_dim_};
 }
 
 }  // namespace sambay

@@ -66,6 +66,7 @@ class StateCache {
   std::vector<OwnedTensor> conv_, ssm_;     // per Mamba layer: [slots, E * (d_conv - 1)], [slots, E * N]
   std::vector<OwnedTensor> ring_k_, ring_v_;  // per sliding-window layer: [slots, W * kv_heads * head_dim]
   int64_t window_;
+  int64_t head_dim_ = 0;
   OwnedTensor pages_k_, pages_v_;            // [num_pages, page_size * kv_heads * head_dim]
   std::vector<int32_t> page_table_;          // [slots, max_pages_per_seq], -1 = none
   OwnedTensor page_table_device_;            // its copy on the device (the host table itself on the CPU)

@@ -39,13 +39,16 @@ struct KvRingRef {
 
 // The shared K/V of the full-attention layer in pages of `page_size` positions:
 // k, v are [num_pages, page_size * kv_heads * head_dim]; position p of the sequence in `slot` lives in
-// page page_table[slot * table_stride + p / page_size], row p % page_size.
+// page page_table[slot * table_stride + p / page_size]. Where in the page is the backend's choice
+// (only its kv_pages_write and diff_attention read or write pages): the CPU keeps row p % page_size
+// of [kv_heads * head_dim]; CUDA groups a page's rows by kv head pair.
 struct KvPagesRef {
   Tensor k, v;
   int64_t page_size = 0;
   const int32_t* page_table = nullptr;  // host memory
   Tensor page_table_device;             // the same table on the backend's device, I32 [slots, table_stride]
   int64_t table_stride = 0;
+  int64_t head_dim = 0;
 };
 
 // Where differential attention reads keys and values.

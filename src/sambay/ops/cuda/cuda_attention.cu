@@ -90,8 +90,8 @@ __global__ void __launch_bounds__(kWarps * 32) diff_attn_kernel(AttnArgs a) {
   }
 
   for (int64_t key = k_begin + warp; key < k_end; key += kWarps) {
-    const bf16* kr = a.kv.row(c, key, false) + static_cast<int64_t>(2 * j) * dh;
-    const bf16* vr = a.kv.row(c, key, true) + static_cast<int64_t>(2 * j) * dh;
+    const bf16* kr = a.kv.pair(c, key, false, j);
+    const bf16* vr = a.kv.pair(c, key, true, j);
     float k1[EPL], k2[EPL], v[2 * EPL];
 #pragma unroll
     for (int i = 0; i < EPL; ++i) {
@@ -250,17 +250,19 @@ __global__ void kv_ring_write_kernel(bf16* ring_k, bf16* ring_v, int window, int
   }
 }
 
+// Stores each row's kv heads pair-major in its page (see KvSource).
 __global__ void kv_pages_write_kernel(bf16* pages_k, bf16* pages_v, const int32_t* table, int64_t table_stride,
-                                      int page_size, int kv_row, const bf16* k, int64_t k_stride, const bf16* v,
-                                      int64_t v_stride, const SeqChunk* chunks, int num_chunks) {
+                                      int page_size, int kv_row, int pair_width, const bf16* k, int64_t k_stride,
+                                      const bf16* v, int64_t v_stride, const SeqChunk* chunks, int num_chunks) {
   const int row = blockIdx.x;
   const SeqChunk c = chunks[find_chunk(chunks, num_chunks, row)];
   const int64_t pos = c.pos0 + (row - c.row0);
   const int32_t page = table[c.slot * table_stride + pos / page_size];
-  const int64_t dst = (static_cast<int64_t>(page) * page_size + pos % page_size) * kv_row;
+  const int64_t base = static_cast<int64_t>(page) * page_size * kv_row + (pos % page_size) * pair_width;
   for (int i = threadIdx.x; i < kv_row; i += blockDim.x) {
-    pages_k[dst + i] = k[row * k_stride + i];
-    pages_v[dst + i] = v[row * v_stride + i];
+    const int64_t dst = base + static_cast<int64_t>(i / pair_width) * page_size * pair_width + i % pair_width;
+    pages_k[dst] = k[row * k_stride + i];
+    pages_v[dst] = v[row * v_stride + i];
   }
 }
 
@@ -282,10 +284,13 @@ void CudaOps::kv_ring_write(const KvRingRef& ring, const Tensor& k, const Tensor
 void CudaOps::kv_pages_write(const KvPagesRef& pages, const Tensor& k, const Tensor& v,
                              std::span<const SeqChunk> chunks) {
   SAMBAY_CUDA_REQUIRE(pages.k.dtype == DType::BF16 && k.dtype == DType::BF16, "kv_pages_write: K/V must be BF16");
+  SAMBAY_CUDA_REQUIRE(pages.head_dim > 0 && k.cols % (2 * pages.head_dim) == 0,
+                      "kv_pages_write: pages need a head_dim that divides the K/V row into head pairs");
   if (k.rows == 0) return;
   kv_pages_write_kernel<<<k.rows, 128, 0, stream_>>>(
       pages.k.ptr<bf16>(), pages.v.ptr<bf16>(), pages.page_table_device.ptr<const int32_t>(), pages.table_stride,
-      static_cast<int>(pages.page_size), static_cast<int>(k.cols), k.ptr<const bf16>(), k.stride, v.ptr<const bf16>(),
+      static_cast<int>(pages.page_size), static_cast<int>(k.cols), static_cast<int>(2 * pages.head_dim),
+      k.ptr<const bf16>(), k.stride, v.ptr<const bf16>(),
       v.stride, device_chunks(chunks), static_cast<int>(chunks.size()));
   SAMBAY_CUDA_LAUNCHED();
 }
@@ -301,7 +306,9 @@ void CudaOps::diff_attention(const Tensor& out, const Tensor& q, const DiffAttnK
 
   KvSource src;
   src.kv_row = static_cast<int>(p.num_kv_heads * p.head_dim);
+  src.pair_width = static_cast<int>(2 * p.head_dim);
   if (kv.pages) {
+    SAMBAY_CUDA_REQUIRE(kv.pages->head_dim == p.head_dim, "diff_attention: pages were written with another head_dim");
     src.paged = true;
     src.k_pages = kv.pages->k.ptr<const bf16>();
     src.v_pages = kv.pages->v.ptr<const bf16>();

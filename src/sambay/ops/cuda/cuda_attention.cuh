@@ -6,9 +6,14 @@ namespace sambay::cuda {
 
 // Keys and values of one layer: all in pages (full and cross layers), or the chunk's own rows plus
 // a ring of the last `window` positions (sliding-window layers).
+//
+// Pages are pair-major: a page holds, for each kv head pair, its page_size rows of [k1 | k2] (or
+// [v1 | v2]) one after another, so the keys a kernel reads for one pair are contiguous runs of
+// page_size * 2 * head_dim values rather than short pieces of every position's row.
 struct KvSource {
   bool paged = false;
-  int kv_row = 0;  // kv_heads * head_dim
+  int kv_row = 0;      // kv_heads * head_dim
+  int pair_width = 0;  // 2 * head_dim
   const bf16 *k_pages = nullptr, *v_pages = nullptr;
   const int32_t* table = nullptr;
   int64_t table_stride = 0;
@@ -18,16 +23,19 @@ struct KvSource {
   const bf16 *k_cur = nullptr, *v_cur = nullptr;
   int64_t k_cur_stride = 0, v_cur_stride = 0;
 
-  __device__ __forceinline__ const bf16* row(const SeqChunk& c, int64_t pos, bool value) const {
+  // The 2 * head_dim keys (or values) of kv head pair j at position pos.
+  __device__ __forceinline__ const bf16* pair(const SeqChunk& c, int64_t pos, bool value, int j) const {
     if (paged) {
       const int32_t page = table[c.slot * table_stride + pos / page_size];
-      return (value ? v_pages : k_pages) + (static_cast<int64_t>(page) * page_size + pos % page_size) * kv_row;
+      return (value ? v_pages : k_pages) + static_cast<int64_t>(page) * page_size * kv_row +
+             (static_cast<int64_t>(j) * page_size + pos % page_size) * pair_width;
     }
+    const int64_t off = static_cast<int64_t>(j) * pair_width;
     if (pos >= c.pos0) {
       const int64_t r = c.row0 + (pos - c.pos0);
-      return value ? v_cur + r * v_cur_stride : k_cur + r * k_cur_stride;
+      return (value ? v_cur + r * v_cur_stride : k_cur + r * k_cur_stride) + off;
     }
-    return (value ? ring_v : ring_k) + (static_cast<int64_t>(c.slot) * ring_window + pos % ring_window) * kv_row;
+    return (value ? ring_v : ring_k) + (static_cast<int64_t>(c.slot) * ring_window + pos % ring_window) * kv_row + off;
   }
 };
 

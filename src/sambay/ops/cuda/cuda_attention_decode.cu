@@ -1,7 +1,8 @@
 // Differential attention for few queries per sequence (decode) over long contexts, split over keys
 // (a combine kernel merges the splits). Two kernels:
-// - on tensor cores (head dims 16, 32, 64; the usual path): one warp per (row, kv pair, split), the
-//   GQA group's query pairs as MMA rows, key tiles staged in shared memory by cp.async (see below);
+// - on tensor cores (head dims 16, 32, 64; the usual path): one block of two warps (one per map) per
+//   (row, kv pair, split), the GQA group's query pairs as MMA rows, key tiles staged in shared memory
+//   by cp.async (see below);
 // - lanes over keys (any head dim up to 128, and the unsplit case): one block per (query row, kv
 //   head pair, group of query pairs, key split); each warp takes 32 keys at a time, one key per lane.
 //   A lane reads its key's k1 and k2 rows with 16-byte loads and computes the full dot products
@@ -66,8 +67,8 @@ __global__ void __launch_bounds__(kWarps * 32) diff_attn_decode_kernel(DecodeArg
     const bool valid = key < ke;
     // Each lane locates its key's K and V rows once; the V loop below gets them by shuffle, so its
     // loads do not wait on page-table lookups.
-    const bf16* kr = valid ? a.kv.row(c, key, false) + static_cast<int64_t>(2 * j) * DH : nullptr;
-    const bf16* my_v = valid ? a.kv.row(c, key, true) + static_cast<int64_t>(2 * j) * DH : nullptr;
+    const bf16* kr = valid ? a.kv.pair(c, key, false, j) : nullptr;
+    const bf16* my_v = valid ? a.kv.pair(c, key, true, j) : nullptr;
     float s[kGroupMax][2];
 #pragma unroll
     for (int gi = 0; gi < kGroupMax; ++gi) s[gi][0] = s[gi][1] = 0.0f;
@@ -191,13 +192,15 @@ __global__ void __launch_bounds__(kWarps * 32) diff_attn_decode_kernel(DecodeArg
   for (int v = 0; v < VPL; ++v) o[lane * VPL + v] = from_float<bf16>(d[v] * rinv * a.subln[lane * VPL + v]);
 }
 
-// The same on tensor cores, for head dims 16, 32 and 64: one warp per (row, kv pair, key split),
-// whose 16 MMA rows hold the query pairs that share the kv pair (the GQA group), so each K/V byte
-// is read once for all of them. Key tiles stream through two shared-memory stages by cp.async:
-// loads in flight hold no registers, so bytes in flight per SM are not bound by occupancy.
+// The same on tensor cores, for head dims 16, 32 and 64: one block per (row, kv pair, key split),
+// two warps, one per map: each warp's 16 MMA rows hold the query pairs that share the kv pair (the
+// GQA group), so each K/V byte is read once for all of them. Key tiles stream through two
+// shared-memory stages by cp.async, issued by both warps: loads in flight hold no registers, so
+// bytes in flight per SM are not bound by occupancy. Splitting the maps over two warps halves each
+// warp's accumulators and the dependent work per tile, and two warps share one tile's shared memory.
 // Always writes per-split partial results (the combine kernel merges them); needs splits > 1.
 template <int DH>
-__global__ void __launch_bounds__(32) diff_attn_decode_mma_kernel(DecodeArgs a) {
+__global__ void __launch_bounds__(64) diff_attn_decode_mma_kernel(DecodeArgs a) {
   using namespace mma;
   constexpr int KP = DH + 8, VP = 2 * DH + 8, KS = DH / 16, ON = 2 * DH / 8;
   __shared__ __align__(16) bf16 sK[2][2][kBK][KP];  // [stage][map][key][d]
@@ -213,16 +216,16 @@ __global__ void __launch_bounds__(32) diff_attn_decode_mma_kernel(DecodeArgs a) 
   const int ng = min(16, j * a.group + a.group - g0);
   const int64_t per_split = (nkeys + a.splits - 1) / a.splits;
   const int64_t kb = lo + blockIdx.z * per_split, ke = min(pos + 1, kb + per_split);
-  const int lane = threadIdx.x, gq = lane >> 2, tq = lane & 3;
+  const int m = threadIdx.x >> 5, lane = threadIdx.x & 31, gq = lane >> 2, tq = lane & 3;
   const int ra = gq, rb = gq + 8;  // this lane's two MMA rows: query pairs g0 + ra, g0 + rb
 
   auto issue_tile = [&](int64_t k0, int stage) {
-    for (int i = lane; i < kBK * DH / 8; i += 32) {
+    for (int i = threadIdx.x; i < kBK * DH / 8; i += 64) {
       const int kr = i / (DH / 8), d8 = (i % (DH / 8)) * 8;
       const int64_t kpos = k0 + kr;
       const bool ok = kpos < ke;
-      const bf16* krow = ok ? a.kv.row(c, kpos, false) + static_cast<int64_t>(2 * j) * DH : a.q;
-      const bf16* vrow = ok ? a.kv.row(c, kpos, true) + static_cast<int64_t>(2 * j) * DH : a.q;
+      const bf16* krow = ok ? a.kv.pair(c, kpos, false, j) : a.q;
+      const bf16* vrow = ok ? a.kv.pair(c, kpos, true, j) : a.q;
       const int bytes = ok ? 16 : 0;
       cp_async16(&sK[stage][0][kr][d8], krow + d8, bytes);
       cp_async16(&sK[stage][1][kr][d8], krow + (ok ? DH : 0) + d8, bytes);
@@ -233,31 +236,24 @@ __global__ void __launch_bounds__(32) diff_attn_decode_mma_kernel(DecodeArgs a) 
   };
   if (kb < ke) issue_tile(kb, 0);
 
-  uint32_t qf[2][KS][4];
+  uint32_t qf[KS][4];
   {
     const bf16* qa = a.q + row * a.q_stride + static_cast<int64_t>(2 * (g0 + ra)) * DH;
     const bf16* qb = a.q + row * a.q_stride + static_cast<int64_t>(2 * (g0 + rb)) * DH;
 #pragma unroll
-    for (int m = 0; m < 2; ++m)
-#pragma unroll
-      for (int kk = 0; kk < KS; ++kk) {
-        const int col = m * DH + kk * 16 + 2 * tq;
-        qf[m][kk][0] = ra < ng ? load32(qa + col) : 0u;
-        qf[m][kk][1] = rb < ng ? load32(qb + col) : 0u;
-        qf[m][kk][2] = ra < ng ? load32(qa + col + 8) : 0u;
-        qf[m][kk][3] = rb < ng ? load32(qb + col + 8) : 0u;
-      }
+    for (int kk = 0; kk < KS; ++kk) {
+      const int col = m * DH + kk * 16 + 2 * tq;
+      qf[kk][0] = ra < ng ? load32(qa + col) : 0u;
+      qf[kk][1] = rb < ng ? load32(qb + col) : 0u;
+      qf[kk][2] = ra < ng ? load32(qa + col + 8) : 0u;
+      qf[kk][3] = rb < ng ? load32(qb + col + 8) : 0u;
+    }
   }
 
-  float o[2][ON][4];
-  float mrow[2][2], lrow[2][2];  // [map][row a / b]
+  float o[ON][4];
+  float mrow[2] = {-INFINITY, -INFINITY}, lrow[2] = {0.0f, 0.0f};  // [row a / b]
 #pragma unroll
-  for (int m = 0; m < 2; ++m) {
-#pragma unroll
-    for (int n = 0; n < ON; ++n) o[m][n][0] = o[m][n][1] = o[m][n][2] = o[m][n][3] = 0.0f;
-    mrow[m][0] = mrow[m][1] = -INFINITY;
-    lrow[m][0] = lrow[m][1] = 0.0f;
-  }
+  for (int n = 0; n < ON; ++n) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.0f;
 
   int stage = 0;
   for (int64_t k0 = kb; k0 < ke; k0 += kBK, stage ^= 1) {
@@ -267,12 +263,11 @@ __global__ void __launch_bounds__(32) diff_attn_decode_mma_kernel(DecodeArgs a) 
     } else {
       asm volatile("cp.async.wait_group 0;\n" ::);
     }
-    __syncwarp();
+    __syncthreads();  // both warps' copies of this stage have landed
     const int kd = static_cast<int>(k0 - ke);  // key kd + t is in range while negative
     auto keep = [ng](int qr, int kp) { return qr < ng && kp < 0; };
-    map_tile<DH>(a.scale, qf[0], sK[stage][0], sV[stage], o[0], mrow[0], lrow[0], kd, keep, ra, rb, gq, tq);
-    map_tile<DH>(a.scale, qf[1], sK[stage][1], sV[stage], o[1], mrow[1], lrow[1], kd, keep, ra, rb, gq, tq);
-    __syncwarp();  // this stage is refilled two tiles later
+    map_tile<DH>(a.scale, qf, sK[stage][m], sV[stage], o, mrow, lrow, kd, keep, ra, rb, gq, tq);
+    __syncthreads();  // this stage is refilled two tiles later
   }
 
 #pragma unroll
@@ -280,18 +275,15 @@ __global__ void __launch_bounds__(32) diff_attn_decode_mma_kernel(DecodeArgs a) 
     const int r = h == 0 ? ra : rb;
     if (r >= ng) continue;
     const int64_t part = (static_cast<int64_t>(row) * a.G + g0 + r) * a.splits + blockIdx.z;
+    if (tq == 0) {
+      a.part_ml[(part * 2 + m) * 2] = mrow[h];
+      a.part_ml[(part * 2 + m) * 2 + 1] = lrow[h];
+    }
 #pragma unroll
-    for (int m = 0; m < 2; ++m) {
-      if (tq == 0) {
-        a.part_ml[(part * 2 + m) * 2] = mrow[m][h];
-        a.part_ml[(part * 2 + m) * 2 + 1] = lrow[m][h];
-      }
-#pragma unroll
-      for (int n = 0; n < ON; ++n) {
-        const int col = 8 * n + 2 * tq;
-        a.part_acc[(part * 2 + m) * 2 * DH + col] = o[m][n][2 * h];
-        a.part_acc[(part * 2 + m) * 2 * DH + col + 1] = o[m][n][2 * h + 1];
-      }
+    for (int n = 0; n < ON; ++n) {
+      const int col = 8 * n + 2 * tq;
+      a.part_acc[(part * 2 + m) * 2 * DH + col] = o[n][2 * h];
+      a.part_acc[(part * 2 + m) * 2 * DH + col + 1] = o[n][2 * h + 1];
     }
   }
 }
@@ -348,7 +340,7 @@ void launch(cudaStream_t s, DecodeArgs a, int rows, int kv_pairs) {
   if constexpr (DH <= 64) {
     if (a.splits > 1 && diff_attention_decode_mma(DH, a.kv_aligned)) {
       a.pair_blocks = (a.group + 15) / 16;
-      diff_attn_decode_mma_kernel<DH><<<dim3(rows, kv_pairs * a.pair_blocks, a.splits), 32, 0, s>>>(a);
+      diff_attn_decode_mma_kernel<DH><<<dim3(rows, kv_pairs * a.pair_blocks, a.splits), 64, 0, s>>>(a);
       SAMBAY_CUDA_LAUNCHED();
       diff_attn_decode_combine_kernel<DH><<<dim3(rows, a.G), 2 * DH, 0, s>>>(a);
       SAMBAY_CUDA_LAUNCHED();

@@ -42,8 +42,8 @@ __global__ void __launch_bounds__(128, 2) diff_attn_mma_kernel(PrefillArgs a) {
       const int kr = i / (DH / 8), d8 = (i % (DH / 8)) * 8;
       const int64_t kpos = k0 + kr;
       const bool ok = kpos <= pos_last;
-      const bf16* krow = ok ? a.kv.row(c, kpos, false) + static_cast<int64_t>(2 * j) * DH : a.q;
-      const bf16* vrow = ok ? a.kv.row(c, kpos, true) + static_cast<int64_t>(2 * j) * DH : a.q;
+      const bf16* krow = ok ? a.kv.pair(c, kpos, false, j) : a.q;
+      const bf16* vrow = ok ? a.kv.pair(c, kpos, true, j) : a.q;
       const int bytes = ok ? 16 : 0;
       cp_async16(&sK[stage][0][kr][d8], krow + d8, bytes);
       cp_async16(&sK[stage][1][kr][d8], krow + (ok ? DH : 0) + d8, bytes);

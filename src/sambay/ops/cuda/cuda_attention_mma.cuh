@@ -1,45 +1,15 @@
 #pragma once
-// Tensor-core (mma.sync m16n8k16, BF16 in, float32 accumulate) pieces shared by the prompt and the
-// decode differential-attention kernels: fragment loads, asynchronous copies, and one map's update
-// for a tile of keys in shared memory.
+// Tensor-core pieces shared by the prompt and the decode differential-attention kernels: one map's
+// update for a tile of keys in shared memory.
 #include <cuda_bf16.h>
 
 #include "sambay/ops/cuda/cuda_attention.cuh"
+#include "sambay/ops/cuda/cuda_mma.cuh"
 
 namespace sambay::cuda::mma {
 
 constexpr int kBQ = 64;  // query rows per block (4 warps x 16)
 constexpr int kBK = 32;  // keys per tile (64 would spill registers at head dim 64)
-
-__device__ __forceinline__ void mma16816(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-      "{%0,%1,%2,%3};\n"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
-__device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) {
-  const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
-  return *reinterpret_cast<const uint32_t*>(&v);
-}
-
-__device__ __forceinline__ uint32_t load32(const bf16* p) { return *reinterpret_cast<const uint32_t*>(p); }
-
-__device__ __forceinline__ uint32_t smem_addr(const void* p) { return static_cast<uint32_t>(__cvta_generic_to_shared(p)); }
-
-// 16 bytes global -> shared without registers; `bytes` 0 fills zeros (keys past the prompt).
-__device__ __forceinline__ void cp_async16(void* dst, const void* src, int bytes) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_addr(dst)), "l"(src), "r"(bytes));
-}
-
-// B fragments of two n8 tiles of P·V from row-major V in shared memory: four 8x8 matrices (keys
-// k..k+7 and k+8..k+15, at columns n0 and n0+8), transposed on load into the mma B layout.
-__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const bf16* row_ptr) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(smem_addr(row_ptr)));
-}
 
 // One map's share of a key tile for this warp's 16 rows: scores, online softmax, O += P [v1 | v2].
 // keep(query row, kd + key within the tile) says which scores count; the others are -inf.

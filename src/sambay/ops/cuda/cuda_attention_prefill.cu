@@ -79,8 +79,8 @@ __global__ void __launch_bounds__(BQ * 2) diff_attn_prefill_kernel(PrefillArgs a
       const int64_t kpos = k0 + kr;
       uint4 k1 = make_uint4(0, 0, 0, 0), k2 = k1, v1 = k1, v2 = k1;
       if (kpos <= pos_last) {
-        const bf16* krow = a.kv.row(c, kpos, false) + static_cast<int64_t>(2 * j) * DH;
-        const bf16* vrow = a.kv.row(c, kpos, true) + static_cast<int64_t>(2 * j) * DH;
+        const bf16* krow = a.kv.pair(c, kpos, false, j);
+        const bf16* vrow = a.kv.pair(c, kpos, true, j);
         k1 = *reinterpret_cast<const uint4*>(krow + d8);
         k2 = *reinterpret_cast<const uint4*>(krow + DH + d8);
         v1 = *reinterpret_cast<const uint4*>(vrow + d8);

@@ -2,11 +2,13 @@
 //
 // Up to 8 input rows (decode) a GEMV kernel streams the weights once with 16-byte loads: the cost is
 // the weight bytes. Matrices with few output rows (Mamba x_proj: 192 rows) give each row a whole
-// block, so the grid still fills the GPU. Above 8 input rows cuBLAS runs the GEMM on tensor cores.
+// block, so the grid still fills the GPU. From 9 to 16 rows a tensor-core GEMV does the same
+// (cuda_linear_mma.cu); above that cuBLAS runs the GEMM on tensor cores.
 #include <algorithm>
 
 #include "sambay/ops/cuda/cuda_check.h"
 #include "sambay/ops/cuda/cuda_kernels.cuh"
+#include "sambay/ops/cuda/cuda_linear_mma.h"
 #include "sambay/ops/cuda/cuda_ops.h"
 
 namespace sambay {
@@ -165,6 +167,10 @@ void CudaOps::linear(const Tensor& out, const Tensor& in, const Tensor& w, const
   if (in.rows <= kGemvMaxRows) {
     if (out.dtype == DType::BF16) gemv<bf16>(stream_, out, in, w, b, props_.multiProcessorCount);
     else gemv<float>(stream_, out, in, w, b, props_.multiProcessorCount);
+    SAMBAY_CUDA_LAUNCHED();
+    return;
+  }
+  if (linear_mma(stream_, out, in, w, b, props_.multiProcessorCount)) {
     SAMBAY_CUDA_LAUNCHED();
     return;
   }
