@@ -52,6 +52,10 @@ std::string format_report(const RunDescription& run, const Summary& s) {
          fmt::format("{:.1f} tok/s (counting the unfinished requests' tokens)", s.streamed_throughput));
   line("decode throughput", fmt::format("{:.1f} tok/s ({} tokens after the first, over {:.2f} s of decoding)",
                                         s.decode_throughput, s.decode_tokens, s.decode_active_s));
+  if (s.full_load_requests > 0)
+    line("at full load", fmt::format("{:.1f} tok/s ({} tokens while {} requests were decoding at once, {:.2f} s)",
+                                     s.full_load_throughput, s.full_load_tokens, s.full_load_requests,
+                                     s.full_load_s));
   out += fmt::format("{:<22}{:>11}{:>11}{:>11}{:>11}{:>11}\n", "", "mean", "p50", "p90", "p99", "max");
   out += distribution_row("latency (s)", s.latency_s, 1);
   out += distribution_row("TTFT (ms)", s.ttft_s, 1e3);
@@ -100,6 +104,10 @@ json report_json(const RunDescription& run, const Summary& s, std::span<const Re
         {"decode_tokens", s.decode_tokens},
         {"decode_active_s", s.decode_active_s},
         {"decode_throughput", s.decode_throughput},
+        {"full_load_requests", s.full_load_requests},
+        {"full_load_s", s.full_load_s},
+        {"full_load_tokens", s.full_load_tokens},
+        {"full_load_throughput", s.full_load_throughput},
         {"latency_s", distribution_json(s.latency_s)},
         {"ttft_s", distribution_json(s.ttft_s)},
         {"tpot_s", distribution_json(s.tpot_s)},

@@ -47,6 +47,47 @@ double covered_length(std::vector<std::pair<double, double>> intervals) {
   return total;
 }
 
+namespace {
+
+// Fills the full-load figures from the completed requests' token times: the first chunk at
+// start + ttft, each later one an inter-token gap after the previous.
+void full_load(std::span<const RequestResult> results, Summary& s) {
+  std::vector<std::pair<double, int>> events;  // (time, +1 first token / -1 last token)
+  for (const auto& r : results) {
+    if (!r.ok || r.ttft_s < 0 || r.itl_s.empty()) continue;
+    double last = r.start_s + r.ttft_s;
+    events.emplace_back(last, +1);
+    for (double gap : r.itl_s) last += gap;
+    events.emplace_back(last, -1);
+  }
+  std::sort(events.begin(), events.end());  // at equal times an end (-1) comes before a start
+  std::vector<std::pair<double, double>> full;
+  int active = 0, peak = 0;
+  for (const auto& [at, delta] : events) peak = std::max(peak, active += delta);
+  if (peak == 0) return;
+  active = 0;
+  for (const auto& [at, delta] : events) {
+    if (active == peak) full.back().second = at;
+    active += delta;
+    if (active == peak) full.emplace_back(at, at);
+  }
+  s.full_load_requests = peak;
+  for (const auto& [b, e] : full) s.full_load_s += e - b;
+  for (const auto& r : results) {
+    if (!r.ok || r.ttft_s < 0) continue;
+    double t = r.start_s + r.ttft_s;
+    size_t i = 0;
+    for (double gap : r.itl_s) {
+      t += gap;
+      while (i < full.size() && full[i].second < t) ++i;
+      if (i < full.size() && full[i].first < t) ++s.full_load_tokens;
+    }
+  }
+  if (s.full_load_s > 0) s.full_load_throughput = static_cast<double>(s.full_load_tokens) / s.full_load_s;
+}
+
+}  // namespace
+
 Summary summarize(std::span<const RequestResult> results, double wall_s) {
   Summary s;
   s.wall_s = wall_s;
@@ -81,6 +122,7 @@ Summary summarize(std::span<const RequestResult> results, double wall_s) {
   }
   s.decode_active_s = covered_length(std::move(decoding));
   if (s.decode_active_s > 0) s.decode_throughput = static_cast<double>(s.decode_tokens) / s.decode_active_s;
+  full_load(results, s);
   s.latency_s = distribution(std::move(latency));
   s.ttft_s = distribution(std::move(ttft));
   s.itl_s = distribution(std::move(itl));

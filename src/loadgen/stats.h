@@ -41,6 +41,13 @@ struct Summary {
   int64_t decode_tokens = 0;
   double decode_active_s = 0;
   double decode_throughput = 0;
+  // Decode at full load: while the most requests were decoding at once (with N clients and long
+  // generations, all N busy: the steady state, without the ramp-up or the drain as requests finish),
+  // how many, for how long, and their token chunks after each first one in that time per second.
+  int64_t full_load_requests = 0;
+  double full_load_s = 0;
+  int64_t full_load_tokens = 0;
+  double full_load_throughput = 0;
   Distribution latency_s;  // end-to-end, per request
   Distribution ttft_s;     // time to first token, per request
   Distribution itl_s;      // gaps between successive token chunks, pooled over requests

@@ -137,6 +137,21 @@ TEST(Summarize, ComputesEveryFigureFromTheRequests) {
   EXPECT_DOUBLE_EQ(s.itl_s.max, 1.0);
 }
 
+TEST(Summarize, FullLoadCountsOnlyTheTimeWhenTheMostRequestsDecode) {
+  // Token times: a at 1, 2, 3, 4, 5; b at 2.5, 3.5, 4.5, 5.5; c at 7, 8 (alone, after both).
+  std::vector<RequestResult> results;
+  results.push_back(completed(0.0, 1.0, 5.0, 5, 5, {1, 1, 1, 1}));
+  results.push_back(completed(2.0, 0.5, 5.5, 4, 4, {1, 1, 1}));
+  results.push_back(completed(6.0, 1.0, 8.0, 2, 2, {1}));
+  const Summary s = summarize(results, 8.0);
+  // Two decode at once from 2.5 (b's first token) to 5 (a's last); inside it a's tokens at 3, 4, 5
+  // and b's at 3.5 and 4.5 (first tokens are not decode tokens).
+  EXPECT_EQ(s.full_load_requests, 2);
+  EXPECT_DOUBLE_EQ(s.full_load_s, 2.5);
+  EXPECT_EQ(s.full_load_tokens, 5);
+  EXPECT_DOUBLE_EQ(s.full_load_throughput, 5 / 2.5);
+}
+
 TEST(Summarize, CountsChunksWhenTheServerReportsNoUsage) {
   RequestResult r = completed(0, 0.1, 1.1, -1, 11, std::vector<double>(10, 0.1));
   r.chunks = 11;
