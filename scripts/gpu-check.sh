@@ -61,7 +61,7 @@ bench() {  # name, args...
 }
 bench b1-p2k "--prompt-len" 2048 --gen-len 128 --batch 1
 bench b1-p32k --prompt-len 32768 --gen-len 64 --batch 1 --no-ceilings
-bench b16-p32k --prompt-len 32768 --gen-len 32 --batch 16 --no-ceilings
+bench b16-p32k --prompt-len 32768 --gen-len 96 --batch 16 --no-ceilings
 # 16 sequences over the contexts a 2K -> 32K request passes through (the serving workload's steps).
 for p in 2048 8192 16384; do
   bench "b16-p$p" --prompt-len "$p" --gen-len 96 --batch 16 --no-ceilings
