@@ -220,20 +220,9 @@ __global__ void __launch_bounds__(64) diff_attn_decode_mma_kernel(DecodeArgs a) 
   const int ra = gq, rb = gq + 8;  // this lane's two MMA rows: query pairs g0 + ra, g0 + rb
 
   auto issue_tile = [&](int64_t k0, int stage) {
-    for (int i = threadIdx.x; i < kBK * DH / 8; i += 64) {
-      const int kr = i / (DH / 8), d8 = (i % (DH / 8)) * 8;
-      const int64_t kpos = k0 + kr;
-      const bool ok = kpos < ke;
-      const bf16* krow = ok ? a.kv.pair(c, kpos, false, j) : a.q;
-      const bf16* vrow = ok ? a.kv.pair(c, kpos, true, j) : a.q;
-      const int bytes = ok ? 16 : 0;
-      cp_async16(&sK[stage][0][kr][d8], krow + d8, bytes);
-      cp_async16(&sK[stage][1][kr][d8], krow + (ok ? DH : 0) + d8, bytes);
-      cp_async16(&sV[stage][kr][d8], vrow + d8, bytes);
-      cp_async16(&sV[stage][kr][DH + d8], vrow + (ok ? DH : 0) + d8, bytes);
-    }
-    asm volatile("cp.async.commit_group;\n" ::);
+    stage_kv_tile<DH>(a.kv, c, j, k0, ke, sK[stage], sV[stage], a.q, threadIdx.x, 64);
   };
+
   if (kb < ke) issue_tile(kb, 0);
 
   uint32_t qf[KS][4];

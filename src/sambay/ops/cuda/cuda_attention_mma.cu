@@ -38,20 +38,9 @@ __global__ void __launch_bounds__(128, 2) diff_attn_mma_kernel(PrefillArgs a) {
   const int ra = warp * 16 + gq, rb = ra + 8;  // this thread's two query rows within the tile
 
   auto issue_tile = [&](int64_t k0, int stage) {
-    for (int i = threadIdx.x; i < kBK * DH / 8; i += blockDim.x) {
-      const int kr = i / (DH / 8), d8 = (i % (DH / 8)) * 8;
-      const int64_t kpos = k0 + kr;
-      const bool ok = kpos <= pos_last;
-      const bf16* krow = ok ? a.kv.pair(c, kpos, false, j) : a.q;
-      const bf16* vrow = ok ? a.kv.pair(c, kpos, true, j) : a.q;
-      const int bytes = ok ? 16 : 0;
-      cp_async16(&sK[stage][0][kr][d8], krow + d8, bytes);
-      cp_async16(&sK[stage][1][kr][d8], krow + (ok ? DH : 0) + d8, bytes);
-      cp_async16(&sV[stage][kr][d8], vrow + d8, bytes);
-      cp_async16(&sV[stage][kr][DH + d8], vrow + (ok ? DH : 0) + d8, bytes);
-    }
-    asm volatile("cp.async.commit_group;\n" ::);
+    stage_kv_tile<DH>(a.kv, c, j, k0, pos_last + 1, sK[stage], sV[stage], a.q, threadIdx.x, blockDim.x);
   };
+
   issue_tile(key_lo, 0);
 
   // Q fragments (A operand) of both maps, straight from global memory.

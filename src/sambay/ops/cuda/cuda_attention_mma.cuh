@@ -11,6 +11,29 @@ namespace sambay::cuda::mma {
 constexpr int kBQ = 64;  // query rows per block (4 warps x 16)
 constexpr int kBK = 32;  // keys per tile (64 would spill registers at head dim 64)
 
+// Stages the keys k0 .. k0 + kBK - 1 of kv pair j into one stage's tiles (sK: [map][key][d],
+// sV: [key][v1 | v2]) by cp.async, zero-filling keys from `end` on; thread tid of nthreads takes
+// every nthreads-th 16-byte piece. `any` is a valid address for the zero-filled copies. Commits
+// one group.
+template <int DH>
+__device__ __forceinline__ void stage_kv_tile(const KvSource& kv, const SeqChunk& c, int j, int64_t k0, int64_t end,
+                                              bf16 (*sK)[kBK][DH + 8], bf16 (*sV)[2 * DH + 8], const bf16* any,
+                                              int tid, int nthreads) {
+  for (int i = tid; i < kBK * DH / 8; i += nthreads) {
+    const int kr = i / (DH / 8), d8 = (i % (DH / 8)) * 8;
+    const int64_t kpos = k0 + kr;
+    const bool ok = kpos < end;
+    const bf16* krow = ok ? kv.pair(c, kpos, false, j) : any;
+    const bf16* vrow = ok ? kv.pair(c, kpos, true, j) : any;
+    const int bytes = ok ? 16 : 0;
+    cp_async16(&sK[0][kr][d8], krow + d8, bytes);
+    cp_async16(&sK[1][kr][d8], krow + (ok ? DH : 0) + d8, bytes);
+    cp_async16(&sV[kr][d8], vrow + d8, bytes);
+    cp_async16(&sV[kr][DH + d8], vrow + (ok ? DH : 0) + d8, bytes);
+  }
+  asm volatile("cp.async.commit_group;\n" ::);
+}
+
 // One map's share of a key tile for this warp's 16 rows: scores, online softmax, O += P [v1 | v2].
 // keep(query row, kd + key within the tile) says which scores count; the others are -inf.
 template <int DH, class Keep>
