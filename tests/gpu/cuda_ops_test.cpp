@@ -41,6 +41,24 @@ TEST_F(CudaOps_, Linear) {
   }
 }
 
+// The SwiGLU form of the GEMV (fused on tensor cores from 9 to 16 rows, two ops below) against the
+// CPU's linear + silu_mul, with 1, 2, 4 and 8 warps per feature tile.
+TEST_F(CudaOps_, LinearSwiglu) {
+  struct Shape {
+    int64_t T, N, K;  // N: output features (w has 2N rows)
+  };
+  for (const Shape s : {Shape{16, 10240, 256}, Shape{16, 16400, 64}, Shape{12, 5000, 96}, Shape{9, 1000, 64}, Shape{16, 300, 2560},
+                        Shape{11, 40, 32}, Shape{3, 500, 128}, Shape{1, 64, 64}}) {
+    for (int64_t extra : {int64_t{0}, int64_t{8}}) {
+      Pair x = random(s.T, s.K, 1, DType::BF16, extra), w = random(2 * s.N, s.K);
+      Pair y = output(s.T, s.N, DType::BF16);
+      cpu.linear_swiglu(*y.cpu, *x.cpu, *w.cpu);
+      gpu->linear_swiglu(*y.gpu, *x.gpu, *w.gpu);
+      EXPECT_LE(rel_error(y), kBf16Out) << "T=" << s.T << " N=" << s.N << " K=" << s.K << " stride+" << extra;
+    }
+  }
+}
+
 TEST_F(CudaOps_, NormsAndElementwise) {
   for (int64_t cols : {64, 2560, 333, 5000}) {
     Pair x = random(7, cols, 3, DType::F32), w = random(1, cols, 1, DType::F32), b = random(1, cols, 1, DType::F32);
@@ -86,12 +104,13 @@ TEST_F(CudaOps_, NormsAndElementwise) {
   EXPECT_EQ(a, b);
 }
 
-// Conv and scan over several sequences, each in two calls (state carried), including a chunk long
-// enough for the parallel-segment scan.
+// Conv and scan over several sequences, each in calls that carry the state: chunks long enough for
+// the parallel-segment scan, then decode steps and short chunks (the step kernel, four lanes per
+// channel; E = 99 leaves idle lanes in the last block).
 TEST_F(CudaOps_, MambaConvAndScan) {
-  for (const int64_t N : {int64_t{16}, int64_t{8}}) {
-    const int64_t E = 96, Kc = 4, slots = 3;
-    const std::vector<int64_t> first = {700, 1, 5}, second = {1, 37, 600};
+  for (const int64_t N : {int64_t{16}, int64_t{8}, int64_t{2}}) {
+    const int64_t E = 99, Kc = 4, slots = 3;
+    const std::vector<int64_t> first = {700, 1, 5}, second = {1, 37, 600}, third = {1, 1, 1}, fourth = {3, 16, 1};
     const std::vector<int> slot_of = {2, 0, 1};
     Pair conv_state = random(slots, E * (Kc - 1), 1, DType::F32), ssm = random(slots, E * N, 0.5f, DType::F32);
     Pair w = random(E, Kc, 0.5f, DType::F32), bias = random(1, E, 0.5f, DType::F32);
@@ -101,7 +120,7 @@ TEST_F(CudaOps_, MambaConvAndScan) {
       for (auto& x : v) x = -std::abs(x) - 0.05f;
       A = from_values(v, E, N, DType::F32);
     }
-    for (const auto* lens : {&first, &second}) {
+    for (const auto* lens : {&first, &second, &third, &fourth, &third}) {
       std::vector<SeqChunk> chunks;
       int32_t rows = 0;
       for (size_t i = 0; i < lens->size(); ++i) {

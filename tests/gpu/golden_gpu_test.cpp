@@ -104,30 +104,39 @@ TEST_P(GoldenGpu, Bf16AgainstFp32Pure) {
   EXPECT_GE(top1, kTop1);
 }
 
-// Decode steps replayed from captured graphs equal the same steps run op by op, across batch sizes,
-// page boundaries and slots that change between steps.
+// Decode steps replayed from captured graphs equal the same steps run op by op, across batch sizes
+// (the small GEMV below 9 rows, the tensor-core GEMV from 9 to 16), page boundaries and slots that
+// change between steps. Each new batch size captures a graph that needs more step memory than the
+// last one did, so captures into a grown buffer are covered too.
 TEST(GpuGraphs, ReplayEqualsEager) {
   if (!cuda_available()) GTEST_SKIP() << "no usable CUDA device";
   const auto dir = test::golden_dir() / "small-l12-h128-w16";
   CudaOps ops;
   auto model = SambaModel::load(dir, ops, {});
   const int64_t V = model->config().vocab_size;
+  constexpr int kSeqs = 16;
   auto run = [&](bool graphs) {
     model->set_use_graphs(graphs);
-    StateCache cache = model->make_cache({4, 128, 16, 0});
+    StateCache cache = model->make_cache({kSeqs, 128, 16, 0});
     std::vector<int> slots;
-    for (int i = 0; i < 4; ++i) slots.push_back(cache.acquire());
+    for (int i = 0; i < kSeqs; ++i) slots.push_back(cache.acquire());
     std::vector<float> all, host;
     StepBatch pre;
-    std::vector<std::vector<int32_t>> prompts = {{1, 2, 3}, {4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18}, {19}, {20, 21}};
-    for (int i = 0; i < 4; ++i) pre.add(slots[i], prompts[i], false);
+    std::vector<std::vector<int32_t>> prompts;
+    for (int i = 0; i < kSeqs; ++i) {
+      std::vector<int32_t> p;
+      for (int t = 0; t <= (i * 5) % 19; ++t) p.push_back((i * 31 + t * 7) % 500 + 1);
+      prompts.push_back(p);
+    }
+    for (int i = 0; i < kSeqs; ++i) pre.add(slots[i], prompts[i], false);
     model->forward(pre, cache);
-    for (int step = 0; step < 40; ++step) {
+    const int sizes[] = {4, 2, 3, 12, 16, 9, 16, 1};
+    for (int step = 0; step < 48; ++step) {
       StepBatch d;
       std::vector<int32_t> ids;
-      const int n = step < 20 ? 4 : 2 + step % 2;  // batch sizes 4, then 2 and 3 alternating
+      const int n = sizes[step / 6];
       for (int i = 0; i < n; ++i) ids.push_back((step * 7 + i * 13) % 500);
-      for (int i = 0; i < n; ++i) d.add(slots[(i + step) % n], std::span(ids).subspan(i, 1), false);
+      for (int i = 0; i < n; ++i) d.add(slots[(i + step) % kSeqs], std::span(ids).subspan(i, 1), false);
       OwnedTensor t = model->forward(d, cache);
       host.resize(t->numel());
       ops.to_host(*t, host.data());

@@ -142,19 +142,27 @@ OwnedTensor SambaModel::replay_decode(Step& s, std::span<const int32_t> tokens, 
   if (it == graphs_.end()) {
     DecodeGraph g;
     g.logits = ops_.empty(static_cast<int64_t>(s.chunks.size()), config_.vocab_size, DType::F32);
-    ops_.begin_capture();
-    try {
-      OwnedTensor out = run_layers(s, tokens);
-      ops_.copy(*g.logits, *out);
-      // Free the step's buffers inside the capture, so every replay frees what it allocates.
-      s.x = {};
-      s.u = {};
-      s.memory = {};
-    } catch (...) {
-      ops_.abort_capture();
-      throw;
+    const std::vector<SeqChunk> chunks = s.chunks;
+    const int64_t rows = s.rows;
+    for (int attempt = 0; attempt < 2 && !g.graph; ++attempt) {
+      s.chunks = chunks;
+      s.rows = rows;
+      s.compacted = false;
+      ops_.begin_capture();
+      try {
+        OwnedTensor out = run_layers(s, tokens);
+        ops_.copy(*g.logits, *out);
+        // Free the step's buffers inside the capture, so every replay frees what it allocates.
+        s.x = {};
+        s.u = {};
+        s.memory = {};
+      } catch (...) {
+        ops_.abort_capture();
+        throw;
+      }
+      g.graph = ops_.end_capture();
     }
-    g.graph = ops_.end_capture();
+    SAMBAY_CHECK(g.graph, "decode graph capture failed twice for a batch of {} sequences", chunks.size());
     it = graphs_.emplace(key, std::move(g)).first;
   }
   ops_.launch_graph(it->second.graph);
@@ -256,10 +264,8 @@ OwnedTensor SambaModel::gmu(const LayerWeights& lw, Step& s) {
 OwnedTensor SambaModel::mlp(const LayerWeights& lw, Step& s) {
   const int64_t I = config_.intermediate_size;
   const DType act = ops_.activation_dtype();
-  OwnedTensor gu = ops_.empty(s.rows, 2 * I, act);
-  ops_.linear(*gu, *s.u, lw.fc1, nullptr);
   OwnedTensor a = ops_.empty(s.rows, I, act);
-  ops_.silu_mul(*a, gu->cols_slice(0, I), gu->cols_slice(I, I));
+  ops_.linear_swiglu(*a, *s.u, lw.fc1);
   OwnedTensor out = ops_.empty(s.rows, config_.hidden_size, act);
   ops_.linear(*out, *a, lw.fc2, nullptr);
   return out;

@@ -102,6 +102,8 @@ class Ops {
   virtual void set_step_inputs(std::span<const int32_t> tokens, std::span<const SeqChunk> chunks) {}
   // Capture of the ops issued between begin_capture() and end_capture() as one replayable graph
   // (CUDA graphs). Nothing runs while capturing. Backends without graphs return false here.
+  // end_capture() returns null when the backend needs the same ops captured once more (it has just
+  // learned how much memory the graph's tensors take and made room for them).
   virtual bool supports_graphs() const { return false; }
   virtual void begin_capture() {}
   virtual std::shared_ptr<void> end_capture() { return nullptr; }
@@ -130,6 +132,13 @@ class Ops {
   }
   // out = silu(gate) * x
   virtual void silu_mul(const Tensor& out, const Tensor& gate, const Tensor& x) = 0;
+  // The SwiGLU MLP's first half: out = silu(in · gateᵀ) * (in · upᵀ) with w = [gate; up], i.e.
+  // linear() into [gate | up] and silu_mul() (a backend may fuse them, with the same roundings).
+  virtual void linear_swiglu(const Tensor& out, const Tensor& in, const Tensor& w) {
+    OwnedTensor gu = empty(in.rows, w.rows, activation_dtype());
+    linear(*gu, in, w, nullptr);
+    silu_mul(out, gu->cols_slice(0, out.cols), gu->cols_slice(out.cols, out.cols));
+  }
   // out[i] = in[rows[i]]
   virtual void gather_rows(const Tensor& out, const Tensor& in, std::span<const int32_t> rows) = 0;
 

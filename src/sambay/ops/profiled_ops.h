@@ -92,6 +92,9 @@ class ProfiledOps final : public Ops {
   void silu_mul(const Tensor& out, const Tensor& gate, const Tensor& x) override {
     timed("silu_mul", [&] { inner_.silu_mul(out, gate, x); });
   }
+  void linear_swiglu(const Tensor& out, const Tensor& in, const Tensor& w) override {
+    timed("linear_swiglu", [&] { inner_.linear_swiglu(out, in, w); });
+  }
   void gather_rows(const Tensor& out, const Tensor& in, std::span<const int32_t> rows) override {
     timed("gather_rows", [&] { inner_.gather_rows(out, in, rows); });
   }

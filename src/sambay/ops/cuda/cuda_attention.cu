@@ -11,6 +11,7 @@
 #include "sambay/ops/cuda/cuda_attention.cuh"
 #include "sambay/ops/cuda/cuda_attention_decode.h"
 #include "sambay/ops/cuda/cuda_check.h"
+#include "sambay/ops/cuda/cuda_launch.h"
 #include "sambay/ops/cuda/cuda_ops.h"
 
 namespace sambay {
@@ -54,6 +55,7 @@ __device__ void finish_pair(const AttnArgs& a, int row, int g, const float (&A1)
 
 template <int EPL>
 __global__ void __launch_bounds__(kWarps * 32) diff_attn_kernel(AttnArgs a) {
+  enter_dependent_kernel();
   const int row = blockIdx.x;
   const SeqChunk c = a.chunks[find_chunk(a.chunks, a.num_chunks, row)];
   const int64_t pos = c.pos0 + (row - c.row0);
@@ -195,6 +197,7 @@ __global__ void __launch_bounds__(kWarps * 32) diff_attn_kernel(AttnArgs a) {
 // Merges the key splits of one (row, pair) and finishes it. One warp per (row, pair).
 template <int EPL>
 __global__ void diff_attn_combine_kernel(AttnArgs a) {
+  enter_dependent_kernel();
   const int row = blockIdx.x, g = blockIdx.y, lane = threadIdx.x;
   float A[2][2 * EPL];
 #pragma unroll
@@ -228,17 +231,14 @@ __global__ void diff_attn_combine_kernel(AttnArgs a) {
 template <int EPL>
 void launch_attention(CudaOps& ops, const AttnArgs& a, int rows, int kv_pairs) {
   const dim3 grid(rows, kv_pairs * a.pair_blocks, a.splits);
-  diff_attn_kernel<EPL><<<grid, kWarps * 32, 0, ops.stream()>>>(a);
-  SAMBAY_CUDA_LAUNCHED();
-  if (a.splits > 1) {
-    diff_attn_combine_kernel<EPL><<<dim3(rows, a.G), 32, 0, ops.stream()>>>(a);
-    SAMBAY_CUDA_LAUNCHED();
-  }
+  launch_overlapped(ops.stream(), grid, dim3(kWarps * 32), 0, diff_attn_kernel<EPL>, a);
+  if (a.splits > 1) launch_overlapped(ops.stream(), dim3(rows, a.G), dim3(32), 0, diff_attn_combine_kernel<EPL>, a);
 }
 
 __global__ void kv_ring_write_kernel(bf16* ring_k, bf16* ring_v, int window, int kv_row, const bf16* k,
                                      int64_t k_stride, const bf16* v, int64_t v_stride, const SeqChunk* chunks,
                                      int num_chunks) {
+  enter_dependent_kernel();
   const int row = blockIdx.x;
   const SeqChunk c = chunks[find_chunk(chunks, num_chunks, row)];
   const int t = row - c.row0;
@@ -254,6 +254,7 @@ __global__ void kv_ring_write_kernel(bf16* ring_k, bf16* ring_v, int window, int
 __global__ void kv_pages_write_kernel(bf16* pages_k, bf16* pages_v, const int32_t* table, int64_t table_stride,
                                       int page_size, int kv_row, int pair_width, const bf16* k, int64_t k_stride,
                                       const bf16* v, int64_t v_stride, const SeqChunk* chunks, int num_chunks) {
+  enter_dependent_kernel();
   const int row = blockIdx.x;
   const SeqChunk c = chunks[find_chunk(chunks, num_chunks, row)];
   const int64_t pos = c.pos0 + (row - c.row0);
@@ -274,11 +275,9 @@ using namespace cuda;
 void CudaOps::kv_ring_write(const KvRingRef& ring, const Tensor& k, const Tensor& v, std::span<const SeqChunk> chunks) {
   SAMBAY_CUDA_REQUIRE(ring.k.dtype == DType::BF16 && k.dtype == DType::BF16, "kv_ring_write: K/V must be BF16");
   if (k.rows == 0) return;
-  kv_ring_write_kernel<<<k.rows, 128, 0, stream_>>>(ring.k.ptr<bf16>(), ring.v.ptr<bf16>(),
-                                                    static_cast<int>(ring.window), static_cast<int>(k.cols),
-                                                    k.ptr<const bf16>(), k.stride, v.ptr<const bf16>(), v.stride,
-                                                    device_chunks(chunks), static_cast<int>(chunks.size()));
-  SAMBAY_CUDA_LAUNCHED();
+  launch_overlapped(stream_, dim3(k.rows), dim3(128), 0, kv_ring_write_kernel, ring.k.ptr<bf16>(), ring.v.ptr<bf16>(),
+                    static_cast<int>(ring.window), static_cast<int>(k.cols), k.ptr<const bf16>(), k.stride,
+                    v.ptr<const bf16>(), v.stride, device_chunks(chunks), static_cast<int>(chunks.size()));
 }
 
 void CudaOps::kv_pages_write(const KvPagesRef& pages, const Tensor& k, const Tensor& v,
@@ -287,12 +286,11 @@ void CudaOps::kv_pages_write(const KvPagesRef& pages, const Tensor& k, const Ten
   SAMBAY_CUDA_REQUIRE(pages.head_dim > 0 && k.cols % (2 * pages.head_dim) == 0,
                       "kv_pages_write: pages need a head_dim that divides the K/V row into head pairs");
   if (k.rows == 0) return;
-  kv_pages_write_kernel<<<k.rows, 128, 0, stream_>>>(
-      pages.k.ptr<bf16>(), pages.v.ptr<bf16>(), pages.page_table_device.ptr<const int32_t>(), pages.table_stride,
-      static_cast<int>(pages.page_size), static_cast<int>(k.cols), static_cast<int>(2 * pages.head_dim),
-      k.ptr<const bf16>(), k.stride, v.ptr<const bf16>(),
-      v.stride, device_chunks(chunks), static_cast<int>(chunks.size()));
-  SAMBAY_CUDA_LAUNCHED();
+  launch_overlapped(stream_, dim3(k.rows), dim3(128), 0, kv_pages_write_kernel, pages.k.ptr<bf16>(),
+                    pages.v.ptr<bf16>(), pages.page_table_device.ptr<const int32_t>(), pages.table_stride,
+                    static_cast<int>(pages.page_size), static_cast<int>(k.cols), static_cast<int>(2 * pages.head_dim),
+                    k.ptr<const bf16>(), k.stride, v.ptr<const bf16>(), v.stride, device_chunks(chunks),
+                    static_cast<int>(chunks.size()));
 }
 
 void CudaOps::diff_attention(const Tensor& out, const Tensor& q, const DiffAttnKv& kv, std::span<const SeqChunk> chunks,

@@ -16,6 +16,7 @@
 #include "sambay/ops/cuda/cuda_attention_mma.cuh"
 #include "sambay/ops/cuda/cuda_attention_decode.h"
 #include "sambay/ops/cuda/cuda_check.h"
+#include "sambay/ops/cuda/cuda_launch.h"
 
 namespace sambay::cuda {
 namespace {
@@ -32,6 +33,7 @@ __global__ void __launch_bounds__(kWarps * 32) diff_attn_decode_kernel(DecodeArg
   __shared__ float sml[kWarps][kGroupMax][2][2];             // per-warp (max, sum)
   __shared__ float sacc[kWarps][kGroupMax][2][2 * DH];       // per-warp accumulators
 
+  enter_dependent_kernel();
   const int row = blockIdx.x;
   const SeqChunk c = a.chunks[find_chunk(a.chunks, a.num_chunks, row)];
   const int64_t pos = c.pos0 + (row - c.row0);
@@ -206,6 +208,7 @@ __global__ void __launch_bounds__(64) diff_attn_decode_mma_kernel(DecodeArgs a) 
   __shared__ __align__(16) bf16 sK[2][2][kBK][KP];  // [stage][map][key][d]
   __shared__ __align__(16) bf16 sV[2][kBK][VP];     // [stage][key][v1 | v2]
 
+  enter_dependent_kernel();
   const int row = blockIdx.x;
   const SeqChunk c = a.chunks[find_chunk(a.chunks, a.num_chunks, row)];
   const int64_t pos = c.pos0 + (row - c.row0);
@@ -283,6 +286,7 @@ template <int DH>
 __global__ void __launch_bounds__(2 * DH) diff_attn_decode_combine_kernel(DecodeArgs a) {
   __shared__ float weight[2][64];  // [map][split] = exp(m_s - M) / L
   __shared__ float partial[(2 * DH + 31) / 32];
+  enter_dependent_kernel();
   const int row = blockIdx.x, g = blockIdx.y, tid = threadIdx.x;
   const int64_t base = (static_cast<int64_t>(row) * a.G + g) * a.splits;
   if (tid < 32) {
@@ -329,28 +333,23 @@ void launch(cudaStream_t s, DecodeArgs a, int rows, int kv_pairs) {
   if constexpr (DH <= 64) {
     if (a.splits > 1 && diff_attention_decode_mma(DH, a.kv_aligned)) {
       a.pair_blocks = (a.group + 15) / 16;
-      diff_attn_decode_mma_kernel<DH><<<dim3(rows, kv_pairs * a.pair_blocks, a.splits), 64, 0, s>>>(a);
-      SAMBAY_CUDA_LAUNCHED();
-      diff_attn_decode_combine_kernel<DH><<<dim3(rows, a.G), 2 * DH, 0, s>>>(a);
-      SAMBAY_CUDA_LAUNCHED();
+      launch_overlapped(s, dim3(rows, kv_pairs * a.pair_blocks, a.splits), dim3(64), 0,
+                        diff_attn_decode_mma_kernel<DH>, a);
+      launch_overlapped(s, dim3(rows, a.G), dim3(2 * DH), 0, diff_attn_decode_combine_kernel<DH>, a);
       return;
     }
   }
   if (a.group == 1) {
     a.pair_blocks = 1;
-    diff_attn_decode_kernel<DH, 1><<<dim3(rows, kv_pairs, a.splits), block, 0, s>>>(a);
+    launch_overlapped(s, dim3(rows, kv_pairs, a.splits), block, 0, diff_attn_decode_kernel<DH, 1>, a);
   } else if (a.group == 2) {
     a.pair_blocks = 1;
-    diff_attn_decode_kernel<DH, 2><<<dim3(rows, kv_pairs, a.splits), block, 0, s>>>(a);
+    launch_overlapped(s, dim3(rows, kv_pairs, a.splits), block, 0, diff_attn_decode_kernel<DH, 2>, a);
   } else {
     a.pair_blocks = (a.group + 3) / 4;
-    diff_attn_decode_kernel<DH, 4><<<dim3(rows, kv_pairs * a.pair_blocks, a.splits), block, 0, s>>>(a);
+    launch_overlapped(s, dim3(rows, kv_pairs * a.pair_blocks, a.splits), block, 0, diff_attn_decode_kernel<DH, 4>, a);
   }
-  SAMBAY_CUDA_LAUNCHED();
-  if (a.splits > 1) {
-    diff_attn_decode_combine_kernel<DH><<<dim3(rows, a.G), 2 * DH, 0, s>>>(a);
-    SAMBAY_CUDA_LAUNCHED();
-  }
+  if (a.splits > 1) launch_overlapped(s, dim3(rows, a.G), dim3(2 * DH), 0, diff_attn_decode_combine_kernel<DH>, a);
 }
 
 }  // namespace

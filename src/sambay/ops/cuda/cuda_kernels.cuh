@@ -82,6 +82,18 @@ __device__ __forceinline__ void load8_stream(const bf16* p, float* out) {
   }
 }
 
+// The device side of launch_overlapped() (cuda_launch.h). Both are no-ops in a kernel launched the
+// plain way.
+// Waits until the previous kernel in the stream has finished and its writes are visible.
+__device__ __forceinline__ void grid_dependency_wait() { asm volatile("griddepcontrol.wait;" ::: "memory"); }
+// Lets the next kernel in the stream start launching (call after grid_dependency_wait()).
+__device__ __forceinline__ void allow_dependent_launch() { asm volatile("griddepcontrol.launch_dependents;" ::: "memory"); }
+// Both, for kernels with nothing to do before the wait.
+__device__ __forceinline__ void enter_dependent_kernel() {
+  grid_dependency_wait();
+  allow_dependent_launch();
+}
+
 inline unsigned blocks_for(int64_t n, int threads) { return static_cast<unsigned>((n + threads - 1) / threads); }
 
 }  // namespace sambay::cuda

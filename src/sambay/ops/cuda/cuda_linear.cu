@@ -8,6 +8,7 @@
 
 #include "sambay/ops/cuda/cuda_check.h"
 #include "sambay/ops/cuda/cuda_kernels.cuh"
+#include "sambay/ops/cuda/cuda_launch.h"
 #include "sambay/ops/cuda/cuda_linear_mma.h"
 #include "sambay/ops/cuda/cuda_ops.h"
 
@@ -24,6 +25,7 @@ __global__ void __launch_bounds__(kGemvThreads) gemv_kernel(Out* out, int64_t ou
                                                             int64_t x_stride, const bf16* w, int64_t w_stride,
                                                             const float* bias, int T, int N, int K) {
   constexpr int kRowsPerBlock = 8 / WPR;
+  enter_dependent_kernel();
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const int part = warp % WPR;
   // A grid sized to the GPU walks all row blocks: no tail wave, every warp streams weights.
@@ -119,9 +121,9 @@ template <int TT, int WPR, bool VEC, class Out>
 void launch_gemv(cudaStream_t s, const Tensor& out, const Tensor& in, const Tensor& w, const float* bias, int sms) {
   const int N = static_cast<int>(w.rows);
   const unsigned blocks = std::min<unsigned>(blocks_for(N, 8 / WPR), 8u * sms);  // 8 blocks of 256 fill an SM
-  gemv_kernel<TT, WPR, VEC, Out><<<blocks, kGemvThreads, 0, s>>>(out.ptr<Out>(), out.stride, in.ptr<const bf16>(),
-                                                                 in.stride, w.ptr<const bf16>(), w.stride, bias,
-                                                                 static_cast<int>(in.rows), N, static_cast<int>(w.cols));
+  launch_overlapped(s, dim3(blocks), dim3(kGemvThreads), 0, gemv_kernel<TT, WPR, VEC, Out>, out.ptr<Out>(),
+                    out.stride, in.ptr<const bf16>(), in.stride, w.ptr<const bf16>(), w.stride, bias,
+                    static_cast<int>(in.rows), N, static_cast<int>(w.cols));
 }
 
 template <int TT, class Out>
@@ -192,6 +194,15 @@ void CudaOps::linear(const Tensor& out, const Tensor& in, const Tensor& w, const
                                                                static_cast<int>(out.rows), static_cast<int>(out.cols));
     SAMBAY_CUDA_LAUNCHED();
   }
+}
+
+void CudaOps::linear_swiglu(const Tensor& out, const Tensor& in, const Tensor& w) {
+  SAMBAY_CUDA_REQUIRE(in.cols == w.cols && out.rows == in.rows && 2 * out.cols == w.rows && in.dtype == DType::BF16 &&
+                          w.dtype == DType::BF16 && out.dtype == DType::BF16,
+                      "linear_swiglu: shape mismatch");
+  if (in.rows == 0 || w.rows == 0) return;
+  if (in.rows > kGemvMaxRows && linear_swiglu_mma(stream_, out, in, w, props_.multiProcessorCount)) return;
+  Ops::linear_swiglu(out, in, w);
 }
 
 }  // namespace sambay

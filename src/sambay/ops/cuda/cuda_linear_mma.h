@@ -13,4 +13,9 @@ constexpr int64_t kLinearMmaMaxRows = 16;
 // multiple of 32, or operands not 16-byte aligned.
 bool linear_mma(cudaStream_t s, const Tensor& out, const Tensor& in, const Tensor& w, const float* bias, int sms);
 
+// out = silu(in · gateᵀ) * (in · upᵀ) with w = [gate; up] (2 * out.cols rows), BF16 out; the two
+// products are rounded to BF16 before the gate, as linear() and silu_mul() would. Same limits as
+// linear_mma (false: nothing launched).
+bool linear_swiglu_mma(cudaStream_t s, const Tensor& out, const Tensor& in, const Tensor& w, int sms);
+
 }  // namespace sambay::cuda

@@ -9,6 +9,7 @@
 
 #include "sambay/ops/cuda/cuda_check.h"
 #include "sambay/ops/cuda/cuda_kernels.cuh"
+#include "sambay/ops/cuda/cuda_launch.h"
 #include "sambay/ops/cuda/cuda_ops.h"
 
 namespace sambay {
@@ -18,21 +19,24 @@ namespace {
 constexpr int kMaxConv = 8;
 constexpr int kThreads = 128;
 constexpr int kSegment = 128;  // tokens per parallel scan segment
+constexpr int kStepMaxLen = 16;  // chunks up to this long take scan_step_kernel
 
 __global__ void conv_kernel(bf16* out, int64_t out_stride, const bf16* xs, int64_t xs_stride, const float* w,
                             const float* b, float* state, int64_t state_stride, const SeqChunk* chunks, int E,
                             int Kc) {
-  const SeqChunk c = chunks[blockIdx.y];
   const int e = blockIdx.x * blockDim.x + threadIdx.x;
-  if (e >= E) return;
   const int H = Kc - 1;
-  float* st = state + c.slot * state_stride + static_cast<int64_t>(e) * H;
   float hist[kMaxConv - 1], wk[kMaxConv];
+  // The weights first: they do not depend on the kernels before this one (cuda_launch.h).
+#pragma unroll
+  for (int k = 0; k < kMaxConv; ++k) wk[k] = k < Kc && e < E ? w[e * Kc + k] : 0.0f;
+  const float bias = e < E ? b[e] : 0.0f;
+  enter_dependent_kernel();
+  if (e >= E) return;
+  const SeqChunk c = chunks[blockIdx.y];
+  float* st = state + c.slot * state_stride + static_cast<int64_t>(e) * H;
 #pragma unroll
   for (int j = 0; j < kMaxConv - 1; ++j) hist[j] = j < H ? st[j] : 0.0f;
-#pragma unroll
-  for (int k = 0; k < kMaxConv; ++k) wk[k] = k < Kc ? w[e * Kc + k] : 0.0f;
-  const float bias = b[e];
   for (int t = 0; t < c.len; ++t) {
     const int64_t r = c.row0 + t;
     const float x = to_float(xs[r * xs_stride + e]);
@@ -166,6 +170,7 @@ __device__ __forceinline__ void scan_range(const ScanArgs& a, const SeqChunk& c,
 // One sequential pass per (chunk, channel).
 template <int N>
 __global__ void scan_kernel(ScanArgs a) {
+  enter_dependent_kernel();
   const SeqChunk c = a.chunks[blockIdx.y];
   const int e = blockIdx.x * blockDim.x + threadIdx.x;
   if (e >= a.E) return;
@@ -176,6 +181,56 @@ __global__ void scan_kernel(ScanArgs a) {
   scan_range<N>(a, c, e, 0, c.len, s, nullptr, true);
 #pragma unroll
   for (int n = 0; n < N; ++n) st[n] = s[n];
+}
+
+// Decode and other short chunks, for N a multiple of 4: a channel's N states are spread over 4
+// neighbouring lanes, so the warp loads and stores the state in contiguous runs (one thread per
+// channel reads N words 4N bytes apart from its neighbour's: ~8x the cache transactions), and each
+// lane computes a quarter of the exponentials. y sums the lanes' parts with two shuffles.
+template <int N>
+__global__ void __launch_bounds__(kThreads) scan_step_kernel(ScanArgs a) {
+  constexpr int kLanes = 4, P = N / kLanes;  // lanes per channel, states per lane
+  const int id = blockIdx.x * blockDim.x + threadIdx.x;
+  const int q = id % kLanes;
+  const bool active = id / kLanes < a.E;
+  const int e = active ? id / kLanes : a.E - 1;  // idle lanes shadow the last channel: shuffles need every lane
+  // A, D and the dt bias are weights: loaded before waiting for the previous kernel (cuda_launch.h).
+  float A2[P];
+#pragma unroll
+  for (int p = 0; p < P; ++p) A2[p] = a.A[static_cast<int64_t>(e) * N + q * P + p] * 1.4426950408889634f;
+  const float D = a.D[e], bias = a.dt_bias[e];
+  enter_dependent_kernel();
+
+  const SeqChunk c = a.chunks[blockIdx.y];
+  float* st = a.state + c.slot * a.state_stride + static_cast<int64_t>(e) * N + q * P;
+  float s[P];
+#pragma unroll
+  for (int p = 0; p < P; ++p) s[p] = st[p];
+  for (int t = 0; t < c.len; ++t) {
+    const int64_t r = c.row0 + t;
+    const float dt = to_float(a.dt[r * a.dt_stride + e]), x = to_float(a.x[r * a.x_stride + e]);
+    const float z = a.z ? to_float(a.z[r * a.z_stride + e]) : 0.0f;
+    const bf16* Br = a.B + r * a.B_stride + q * P;
+    const bf16* Cr = a.C + r * a.C_stride + q * P;
+    const float delta = softplus_fast(dt + bias), dx = delta * x;
+    float acc = 0.0f;
+#pragma unroll
+    for (int p = 0; p < P; ++p) {
+      s[p] = fmaf(exp2_fast(delta * A2[p]), s[p], dx * to_float(Br[p]));
+      acc = fmaf(s[p], to_float(Cr[p]), acc);
+    }
+    acc += __shfl_xor_sync(0xffffffffu, acc, 1);
+    acc += __shfl_xor_sync(0xffffffffu, acc, 2);
+    if (active && q == 0) {
+      float out = acc + D * x;
+      if (a.z) out *= silu(z);
+      a.y[r * a.y_stride + e] = from_float<bf16>(out);
+    }
+  }
+  if (active) {
+#pragma unroll
+    for (int p = 0; p < P; ++p) st[p] = s[p];
+  }
 }
 
 // Pass 1: every segment from a zero state (grid.z = segment).
@@ -253,8 +308,14 @@ void launch_scan(CudaOps& ops, ScanArgs a, int chunks, int max_len) {
   // Parallel segments pay off when one pass would leave most of the GPU idle.
   const bool parallel = segments >= 4 && static_cast<int64_t>(grid.x) * chunks < 4 * ops.properties().multiProcessorCount;
   if (!parallel) {
-    scan_kernel<N><<<grid, kThreads, 0, s>>>(a);
-    SAMBAY_CUDA_LAUNCHED();
+    if constexpr (N % 4 == 0) {
+      if (max_len <= kStepMaxLen) {
+        const dim3 step_grid(blocks_for(static_cast<int64_t>(a.E) * 4, kThreads), chunks);
+        launch_overlapped(s, step_grid, dim3(kThreads), 0, scan_step_kernel<N>, a);
+        return;
+      }
+    }
+    launch_overlapped(s, grid, dim3(kThreads), 0, scan_kernel<N>, a);
     return;
   }
   const int64_t floats = static_cast<int64_t>(chunks) * segments * a.E * N;
@@ -287,10 +348,9 @@ void CudaOps::mamba_conv(const Tensor& out, const Tensor& xs, const Tensor& w, c
   const dim3 grid(blocks_for(E, kThreads), static_cast<unsigned>(chunks.size()));
   const SeqChunk* d_chunks = device_chunks(chunks);
   if (max_len <= 8) {  // decode: one short sequential pass per channel
-    conv_kernel<<<grid, kThreads, 0, stream_>>>(out.ptr<bf16>(), out.stride, xs.ptr<const bf16>(), xs.stride,
-                                                w.ptr<const float>(), b.ptr<const float>(), state.conv.ptr<float>(),
-                                                state.conv.stride, d_chunks, E, Kc);
-    SAMBAY_CUDA_LAUNCHED();
+    launch_overlapped(stream_, grid, dim3(kThreads), 0, conv_kernel, out.ptr<bf16>(), out.stride, xs.ptr<const bf16>(),
+                      xs.stride, w.ptr<const float>(), b.ptr<const float>(), state.conv.ptr<float>(),
+                      state.conv.stride, d_chunks, E, Kc);
     return;
   }
   const dim3 tokens(blocks_for(E, kThreads), static_cast<unsigned>(xs.rows));

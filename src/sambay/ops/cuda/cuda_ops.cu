@@ -1,11 +1,14 @@
 // The CUDA backend's plumbing (device, stream, memory, copies) and its element-wise ops.
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
 #include "sambay/base/half.h"
+#include "sambay/base/range_allocator.h"
 #include "sambay/ops/cuda/cuda_check.h"
 #include "sambay/ops/cuda/cuda_kernels.cuh"
+#include "sambay/ops/cuda/cuda_launch.h"
 #include "sambay/ops/cuda/cuda_ops.h"
 
 namespace sambay {
@@ -15,6 +18,7 @@ namespace {
 template <class In>
 __global__ void embedding_kernel(float* out, int64_t out_stride, const int32_t* ids, const In* table,
                                  int64_t table_stride, int cols) {
+  enter_dependent_kernel();
   const int row = blockIdx.x;
   const In* src = table + static_cast<int64_t>(ids[row]) * table_stride;
   for (int i = threadIdx.x; i < cols; i += blockDim.x) out[row * out_stride + i] = to_float(src[i]);
@@ -25,6 +29,7 @@ template <class Out>
 __global__ void layer_norm_kernel(Out* out, int64_t out_stride, const float* in, int64_t in_stride, const float* w,
                                   const float* b, int cols, float eps) {
   __shared__ float partial[32];
+  enter_dependent_kernel();
   const float* x = in + blockIdx.x * in_stride;
   auto block_sum = [&](float v) {
     v = warp_sum(v);
@@ -58,6 +63,15 @@ __global__ void __launch_bounds__(kNormThreads) add_norm_kernel(float* __restric
                                                                 const float* __restrict__ b, int cols, float eps) {
   __shared__ float partial[kNormThreads / 32];
   float* xr = x + blockIdx.x * x_stride;
+  // The norm's weights first: they do not depend on the kernels before this one.
+  float wv[kPerThread], bv[kPerThread];
+#pragma unroll
+  for (int i = 0; i < kPerThread; ++i) {
+    const int c = threadIdx.x + i * kNormThreads;
+    wv[i] = c < cols ? w[c] : 0.0f;
+    bv[i] = c < cols ? b[c] : 0.0f;
+  }
+  enter_dependent_kernel();
   float v[kPerThread];
   // All loads first, then the residual stores: interleaved, each store would wait on a load.
 #pragma unroll
@@ -102,12 +116,13 @@ __global__ void __launch_bounds__(kNormThreads) add_norm_kernel(float* __restric
 #pragma unroll
   for (int i = 0; i < kPerThread; ++i) {
     const int c = threadIdx.x + i * kNormThreads;
-    if (c < cols) o[c] = from_float<Out>((v[i] - mean) * rstd * w[c] + b[c]);
+    if (c < cols) o[c] = from_float<Out>((v[i] - mean) * rstd * wv[i] + bv[i]);
   }
 }
 
 template <class Y>
 __global__ void add_kernel(float* x, int64_t x_stride, const Y* y, int64_t y_stride, int rows, int cols) {
+  enter_dependent_kernel();
   const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
   if (i >= static_cast<int64_t>(rows) * cols) return;
   const int64_t r = i / cols, c = i % cols;
@@ -116,6 +131,7 @@ __global__ void add_kernel(float* x, int64_t x_stride, const Y* y, int64_t y_str
 
 __global__ void silu_mul_kernel(bf16* out, int64_t out_stride, const bf16* g, int64_t g_stride, const bf16* x,
                                 int64_t x_stride, int rows, int cols) {
+  enter_dependent_kernel();
   const int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
   if (i >= static_cast<int64_t>(rows) * cols) return;
   const int64_t r = i / cols, c = i % cols;
@@ -176,6 +192,8 @@ __global__ void argmax_final_kernel(int32_t* ids, const float* part_val, const i
   if (threadIdx.x == 0) ids[blockIdx.x] = idx == 0x7fffffff ? 0 : idx;  // all NaN: token 0
 }
 
+bool overlap_on = false;
+
 bool probe_device() {
   int n = 0;
   // Without a driver this returns cudaErrorInsufficientDriver (not cudaErrorNoDevice): any error
@@ -193,9 +211,33 @@ bool probe_device() {
 }
 
 }  // namespace
+
+bool overlapped_launch_enabled() { return overlap_on; }
+void set_overlapped_launch(bool enabled) { overlap_on = enabled; }
+
 }  // namespace cuda
 
 using namespace cuda;
+
+// Activations of a captured graph come from one device buffer carved by a RangeAllocator, not from
+// the stream-ordered allocator: its allocation and free nodes would sit between the graph's kernels
+// and keep them from overlapping (cuda_launch.h). Graphs replay one at a time on the stream, so all
+// of them share the buffer. A capture that needs more than the buffer holds takes the rest from the
+// stream-ordered allocator and is captured again after the buffer has grown to what it needed.
+struct CudaOps::CaptureArena {
+  RangeAllocator ranges;
+  char* base = nullptr;
+  size_t capacity = 0;
+  bool active = false;      // a capture is under way: its tensors give their range back when released
+  uint64_t generation = 0;  // which capture (a tensor outliving its capture gives nothing back)
+  bool overflowed = false;  // the capture under way needed more than `capacity`
+  std::vector<void*> retired;  // earlier, smaller buffers, still used by graphs captured into them
+
+  ~CaptureArena() {
+    if (base) cudaFree(base);
+    for (void* p : retired) cudaFree(p);
+  }
+};
 
 bool cuda_device_usable() {
   static const bool usable = probe_device();
@@ -220,10 +262,15 @@ CudaOps::CudaOps(int device) : device_(device) {
   SAMBAY_CUBLAS_CHECK(cublasSetWorkspace(cublas_, cublas_workspace_, kWorkspace));
   SAMBAY_CUDA_CHECK(cudaMalloc(&step_ids_, kStepCapacity * sizeof(int32_t)));
   SAMBAY_CUDA_CHECK(cudaMalloc(&step_chunks_, kStepCapacity * sizeof(SeqChunk)));
+    arena_ = std::make_shared<CaptureArena>();
+  const char* overlap = std::getenv("SAMBAY_OVERLAP");
+  set_overlapped_launch(props_.major >= 9 && !(overlap && std::strcmp(overlap, "0") == 0));
 }
 
 CudaOps::~CudaOps() {
   chunks_device_ = {};
+  if (stream_) cudaStreamSynchronize(stream_);
+  arena_.reset();
   for (cudaEvent_t e : marks_) cudaEventDestroy(e);
   if (stream_) cudaStreamSynchronize(stream_);
   if (cublas_) cublasDestroy(cublas_);
@@ -236,10 +283,29 @@ CudaOps::~CudaOps() {
 OwnedTensor CudaOps::empty(int64_t rows, int64_t cols, DType dtype) {
   SAMBAY_CUDA_REQUIRE(rows >= 0 && cols >= 0, "negative tensor shape");
   const size_t bytes = static_cast<size_t>(rows * cols) * dtype_size(dtype);
+  OwnedTensor t;
+  if (capturing_ && bytes) {
+    CaptureArena& arena = *arena_;
+    const size_t offset = arena.ranges.allocate(bytes);
+    void* p = nullptr;
+    const bool inside = offset + bytes <= arena.capacity;
+    if (inside) {
+      p = arena.base + offset;
+    } else {
+      arena.overflowed = true;
+      SAMBAY_CUDA_CHECK(cudaMallocAsync(&p, bytes, stream_));
+    }
+    t.view = Tensor(p, dtype, rows, cols, Device::Cuda);
+    const uint64_t generation = arena.generation;
+    t.memory = std::shared_ptr<void>(p, [arena = arena_, offset, bytes, inside, generation, s = stream_](void* q) {
+      if (!inside && cudaFreeAsync(q, s) != cudaSuccess) cudaGetLastError();  // as below
+      if (arena->active && arena->generation == generation) arena->ranges.release(offset, bytes);
+    });
+    return t;
+  }
   void* p = nullptr;
   if (bytes) SAMBAY_CUDA_CHECK(cudaMallocAsync(&p, bytes, stream_));
   cudaStream_t s = stream_;
-  OwnedTensor t;
   t.view = Tensor(p, dtype, rows, cols, Device::Cuda);
   t.memory = std::shared_ptr<void>(p, [s](void* q) {
     // Memory allocated while capturing a graph that was then aborted was never really allocated:
@@ -334,6 +400,10 @@ void CudaOps::set_step_inputs(std::span<const int32_t> tokens, std::span<const S
 }
 
 void CudaOps::begin_capture() {
+  arena_->ranges.reset();
+  ++arena_->generation;
+  arena_->active = true;
+  arena_->overflowed = false;
   SAMBAY_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
   capturing_ = true;
 }
@@ -352,7 +422,21 @@ struct GraphExec {
 std::shared_ptr<void> CudaOps::end_capture() {
   auto g = std::make_shared<GraphExec>();
   capturing_ = false;
+  CaptureArena& arena = *arena_;
+  arena.active = false;
   SAMBAY_CUDA_CHECK(cudaStreamEndCapture(stream_, &g->graph));
+  if (arena.overflowed) {
+    // Grow to what this capture needed (at least doubling, so that captures of growing batches
+    // retire few buffers) and have the step captured again.
+    const size_t need = arena.ranges.high_water();
+    const size_t capacity = std::max(need, 2 * arena.capacity);
+    void* p = nullptr;
+    SAMBAY_CUDA_CHECK(cudaMalloc(&p, capacity));
+    if (arena.base) arena.retired.push_back(arena.base);
+    arena.base = static_cast<char*>(p);
+    arena.capacity = capacity;
+    return nullptr;
+  }
   SAMBAY_CUDA_CHECK(cudaGraphInstantiateWithFlags(&g->exec, g->graph, cudaGraphInstantiateFlagAutoFreeOnLaunch));
   return g;
 }
@@ -360,6 +444,7 @@ std::shared_ptr<void> CudaOps::end_capture() {
 void CudaOps::abort_capture() {
   if (!capturing_) return;
   capturing_ = false;
+  arena_->active = false;
   cudaGraph_t g = nullptr;
   cudaStreamEndCapture(stream_, &g);
   if (g) cudaGraphDestroy(g);
@@ -424,12 +509,11 @@ void CudaOps::embedding(const Tensor& out, std::span<const int32_t> ids, const T
   OwnedTensor keep;
   const int32_t* d_ids = device_ids(ids, keep);
   if (table.dtype == DType::BF16)
-    embedding_kernel<<<ids.size(), 256, 0, stream_>>>(out.ptr<float>(), out.stride, d_ids, table.ptr<const bf16>(),
-                                                      table.stride, static_cast<int>(out.cols));
+    launch_overlapped(stream_, dim3(ids.size()), dim3(256), 0, embedding_kernel<bf16>, out.ptr<float>(), out.stride,
+                      d_ids, table.ptr<const bf16>(), table.stride, static_cast<int>(out.cols));
   else
-    embedding_kernel<<<ids.size(), 256, 0, stream_>>>(out.ptr<float>(), out.stride, d_ids, table.ptr<const float>(),
-                                                      table.stride, static_cast<int>(out.cols));
-  SAMBAY_CUDA_LAUNCHED();
+    launch_overlapped(stream_, dim3(ids.size()), dim3(256), 0, embedding_kernel<float>, out.ptr<float>(), out.stride,
+                      d_ids, table.ptr<const float>(), table.stride, static_cast<int>(out.cols));
 }
 
 void CudaOps::add_layer_norm(const Tensor& x, const Tensor& y, const Tensor& out, const Tensor& w, const Tensor& b,
@@ -444,14 +528,13 @@ void CudaOps::add_layer_norm(const Tensor& x, const Tensor& y, const Tensor& out
   }
   const int cols = static_cast<int>(x.cols);
   if (y.dtype == DType::BF16)
-    add_norm_kernel<<<x.rows, kNormThreads, 0, stream_>>>(x.ptr<float>(), x.stride, y.ptr<const bf16>(), y.stride,
-                                                          out.ptr<bf16>(), out.stride, w.ptr<const float>(),
-                                                          b.ptr<const float>(), cols, eps);
+    launch_overlapped(stream_, dim3(x.rows), dim3(kNormThreads), 0, add_norm_kernel<bf16, bf16>, x.ptr<float>(),
+                      x.stride, y.ptr<const bf16>(), y.stride, out.ptr<bf16>(), out.stride, w.ptr<const float>(),
+                      b.ptr<const float>(), cols, eps);
   else
-    add_norm_kernel<<<x.rows, kNormThreads, 0, stream_>>>(x.ptr<float>(), x.stride, y.ptr<const float>(), y.stride,
-                                                          out.ptr<bf16>(), out.stride, w.ptr<const float>(),
-                                                          b.ptr<const float>(), cols, eps);
-  SAMBAY_CUDA_LAUNCHED();
+    launch_overlapped(stream_, dim3(x.rows), dim3(kNormThreads), 0, add_norm_kernel<float, bf16>, x.ptr<float>(),
+                      x.stride, y.ptr<const float>(), y.stride, out.ptr<bf16>(), out.stride, w.ptr<const float>(),
+                      b.ptr<const float>(), cols, eps);
 }
 
 void CudaOps::layer_norm(const Tensor& out, const Tensor& in, const Tensor& w, const Tensor& b, float eps) {
@@ -459,10 +542,9 @@ void CudaOps::layer_norm(const Tensor& out, const Tensor& in, const Tensor& w, c
   if (in.rows == 0) return;
   const int cols = static_cast<int>(in.cols);
   if (cols <= kNormThreads * kPerThread && out.dtype == DType::BF16) {
-    add_norm_kernel<bf16, bf16><<<in.rows, kNormThreads, 0, stream_>>>(
-        const_cast<float*>(in.ptr<const float>()), in.stride, nullptr, 0, out.ptr<bf16>(), out.stride,
-        w.ptr<const float>(), b.ptr<const float>(), cols, eps);
-    SAMBAY_CUDA_LAUNCHED();
+    launch_overlapped(stream_, dim3(in.rows), dim3(kNormThreads), 0, add_norm_kernel<bf16, bf16>,
+                      const_cast<float*>(in.ptr<const float>()), in.stride, nullptr, 0, out.ptr<bf16>(), out.stride,
+                      w.ptr<const float>(), b.ptr<const float>(), cols, eps);
     return;
   }
   if (out.dtype == DType::BF16)
@@ -479,12 +561,11 @@ void CudaOps::add(const Tensor& x, const Tensor& y) {
   const int64_t n = x.numel();
   if (n == 0) return;
   if (y.dtype == DType::BF16)
-    add_kernel<<<blocks_for(n, 256), 256, 0, stream_>>>(x.ptr<float>(), x.stride, y.ptr<const bf16>(), y.stride,
-                                                        static_cast<int>(x.rows), static_cast<int>(x.cols));
+    launch_overlapped(stream_, dim3(blocks_for(n, 256)), dim3(256), 0, add_kernel<bf16>, x.ptr<float>(), x.stride,
+                      y.ptr<const bf16>(), y.stride, static_cast<int>(x.rows), static_cast<int>(x.cols));
   else
-    add_kernel<<<blocks_for(n, 256), 256, 0, stream_>>>(x.ptr<float>(), x.stride, y.ptr<const float>(), y.stride,
-                                                        static_cast<int>(x.rows), static_cast<int>(x.cols));
-  SAMBAY_CUDA_LAUNCHED();
+    launch_overlapped(stream_, dim3(blocks_for(n, 256)), dim3(256), 0, add_kernel<float>, x.ptr<float>(), x.stride,
+                      y.ptr<const float>(), y.stride, static_cast<int>(x.rows), static_cast<int>(x.cols));
 }
 
 void CudaOps::silu_mul(const Tensor& out, const Tensor& gate, const Tensor& x) {
@@ -493,10 +574,9 @@ void CudaOps::silu_mul(const Tensor& out, const Tensor& gate, const Tensor& x) {
                       "silu_mul: shape mismatch");
   const int64_t n = out.numel();
   if (n == 0) return;
-  silu_mul_kernel<<<blocks_for(n, 256), 256, 0, stream_>>>(out.ptr<bf16>(), out.stride, gate.ptr<const bf16>(),
-                                                           gate.stride, x.ptr<const bf16>(), x.stride,
-                                                           static_cast<int>(out.rows), static_cast<int>(out.cols));
-  SAMBAY_CUDA_LAUNCHED();
+  launch_overlapped(stream_, dim3(blocks_for(n, 256)), dim3(256), 0, silu_mul_kernel, out.ptr<bf16>(), out.stride,
+                    gate.ptr<const bf16>(), gate.stride, x.ptr<const bf16>(), x.stride, static_cast<int>(out.rows),
+                    static_cast<int>(out.cols));
 }
 
 void CudaOps::gather_rows(const Tensor& out, const Tensor& in, std::span<const int32_t> rows) {

@@ -6,6 +6,7 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -47,6 +48,7 @@ class CudaOps final : public Ops {
   void add_layer_norm(const Tensor& x, const Tensor& y, const Tensor& out, const Tensor& w, const Tensor& b,
                       float eps) override;
   void silu_mul(const Tensor& out, const Tensor& gate, const Tensor& x) override;
+  void linear_swiglu(const Tensor& out, const Tensor& in, const Tensor& w) override;
   void gather_rows(const Tensor& out, const Tensor& in, std::span<const int32_t> rows) override;
   void argmax_rows(const Tensor& logits, std::span<int32_t> ids) override;
 
@@ -77,6 +79,10 @@ class CudaOps final : public Ops {
   OwnedTensor device_ints(std::span<const int32_t> values);
   // The step's token ids on the device if `ids` are they, else a fresh upload.
   const int32_t* device_ids(std::span<const int32_t> ids, OwnedTensor& keep);
+
+  // Step memory of captured graphs (cuda_ops.cu says why).
+  struct CaptureArena;
+  std::shared_ptr<CaptureArena> arena_;
 
   int device_ = 0;
   cudaDeviceProp props_{};
