@@ -2,8 +2,9 @@
 # On a machine with an NVIDIA GPU: builds the CUDA backend, runs the GPU tests (also under
 # compute-sanitizer memcheck), the golden parity of the BF16 path, and the benchmarks of the
 # released model's shapes with dummy weights. Results go to OUT_DIR (logs, JSON, a summary).
-# Usage: scripts/gpu-check.sh OUT_DIR [quick|memcheck|bench|full]
-#   quick: tests only; memcheck: tests and compute-sanitizer; bench: and benchmarks; full: and Nsight Compute
+# Usage: scripts/gpu-check.sh OUT_DIR [quick|decode|memcheck|bench|full]
+#   quick: tests only; decode: tests and the decode benchmarks with overlapped launches on and off;
+#   memcheck: tests and compute-sanitizer; bench: and benchmarks; full: and Nsight Compute
 set -uo pipefail
 final=${1:?output dir}
 mode=${2:-full}
@@ -13,6 +14,11 @@ trap 'cp "$out/summary.txt" "$final/" 2>/dev/null; cat "$out"/bench-*.json >"$fi
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export PATH=/usr/local/cuda/bin:$PATH
+deps="$root/.deps/root/usr"  # scripts/carry-deps.sh: the text module and server where the host lacks them
+if [[ -d "$deps" ]]; then
+  export CMAKE_PREFIX_PATH="$deps${CMAKE_PREFIX_PATH:+:$CMAKE_PREFIX_PATH}"
+  export LD_LIBRARY_PATH="$deps/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+fi
 summary="$out/summary.txt"
 : >"$summary"
 note() { echo "$*" | tee -a "$summary"; }
@@ -22,7 +28,8 @@ nvcc --version | tail -1 | tee -a "$summary"
 
 cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DSAMBAY_CUDA=ON -DSAMBAY_BENCH=OFF >"$out/configure.log" 2>&1 ||
   { note "configure failed"; tail -30 "$out/configure.log"; exit 1; }
-if ! cmake --build build-gpu -j "$(nproc)" >"$out/build.log" 2>&1; then
+if ! cmake --build build-gpu -j "$(nproc)" --target sambay test_cuda_ops test_golden_gpu test_golden_parity \
+  >"$out/build.log" 2>&1; then
   note "build failed"
   grep -E "error" "$out/build.log" | head -40
   exit 1
@@ -46,12 +53,6 @@ grep -E "rel_rms|FAILED" "$out/test_golden_gpu.log" | tee -a "$summary"
 run test_golden_parity_cpu 300 build-gpu/tests/golden/test_golden_parity
 [[ "$mode" == quick ]] && exit 0
 
-for t in test_golden_gpu test_cuda_ops; do
-  run "memcheck-$t" 500 compute-sanitizer --tool memcheck --leak-check full --error-exitcode 9 build-gpu/tests/gpu/$t
-  grep -E "ERROR SUMMARY|LEAK SUMMARY|PASSED|FAILED" "$out/memcheck-$t.log" | tee -a "$summary"
-done
-[[ "$mode" == memcheck ]] && exit 0
-
 bench() {  # name, args...
   local name=$1
   shift
@@ -59,6 +60,25 @@ bench() {  # name, args...
   tail -1 "$out/bench-$name.log" >"$out/bench-$name.json"
   tail -1 "$out/bench-$name.log" | tee -a "$summary"
 }
+if [[ "$mode" == decode ]]; then
+  # Decode steps with launches overlapping the previous kernel (the default) and without, same build.
+  for overlap in 1 0; do
+    export SAMBAY_OVERLAP=$overlap
+    bench "b1-p2k-overlap$overlap" --prompt-len 2048 --gen-len 128 --batch 1
+    for p in 2048 16384 32768; do
+      bench "b16-p$p-overlap$overlap" --prompt-len "$p" --gen-len 96 --batch 16 --no-ceilings
+    done
+  done
+  unset SAMBAY_OVERLAP
+  exit 0
+fi
+
+for t in test_golden_gpu test_cuda_ops; do
+  run "memcheck-$t" 500 compute-sanitizer --tool memcheck --leak-check full --error-exitcode 9 build-gpu/tests/gpu/$t
+  grep -E "ERROR SUMMARY|LEAK SUMMARY|PASSED|FAILED" "$out/memcheck-$t.log" | tee -a "$summary"
+done
+[[ "$mode" == memcheck ]] && exit 0
+
 bench b1-p2k "--prompt-len" 2048 --gen-len 128 --batch 1
 bench b1-p32k --prompt-len 32768 --gen-len 64 --batch 1 --no-ceilings
 bench b16-p32k --prompt-len 32768 --gen-len 96 --batch 16 --no-ceilings
