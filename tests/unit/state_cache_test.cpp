@@ -48,5 +48,27 @@ TEST(StateCache, SlotsAndPages) {
   for (int64_t i = 0; i < m.ssm.cols; ++i) ASSERT_EQ(m.ssm.row<float>(again)[i], 0.0f);
 }
 
+// A transformer's layout: only paged layers, each with its own K/V pages behind one page table.
+TEST(StateCache, PagedLayersShareThePageTable) {
+  StateLayout layout;
+  layout.paged_layers = 3;
+  layout.kv_row = 8;
+  layout.head_dim = 4;
+  CpuOps ops;
+  StateCache cache(layout, ops, {2, 32, 4, 0});
+  const StateSizes s = StateCache::sizes(layout, DType::BF16);
+  EXPECT_EQ(s.kv_per_token, 3u * 2 * 8 * 2);
+  EXPECT_EQ(s.mamba_per_seq + s.rings_per_seq, 0u);
+  const int slot = cache.acquire();
+  ASSERT_TRUE(cache.reserve(slot, 9));
+  const KvPagesRef p0 = cache.pages(0), p2 = cache.pages(2);
+  EXPECT_NE(p0.k.data, p2.k.data);
+  EXPECT_NE(p0.v.data, p2.v.data);
+  EXPECT_EQ(p0.page_table, p2.page_table);
+  EXPECT_EQ(p0.k.cols, 4 * 8);  // page_size * kv_row
+  EXPECT_THROW(cache.pages(3), std::out_of_range);
+  EXPECT_THROW(cache.mamba(0), std::out_of_range);
+}
+
 }  // namespace
 }  // namespace sambay

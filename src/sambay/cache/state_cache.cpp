@@ -7,12 +7,26 @@
 
 namespace sambay {
 
-StateSizes StateCache::sizes(const SambaConfig& c, const LayerTable& t, DType kv_dtype) {
+StateLayout samba_state_layout(const SambaConfig& c, const LayerTable& t) {
+  StateLayout l;
+  l.mamba_layers = t.num_mamba_states;
+  l.d_inner = c.d_inner;
+  l.d_conv = c.mamba_d_conv;
+  l.d_state = c.mamba_d_state;
+  l.ring_layers = t.num_swa_rings;
+  l.window = c.sliding_window;
+  l.paged_layers = 1;
+  l.kv_row = c.num_key_value_heads * c.head_dim();
+  l.head_dim = c.head_dim();
+  return l;
+}
+
+StateSizes StateCache::sizes(const StateLayout& l, DType kv_dtype) {
   StateSizes s;
-  s.mamba_per_seq = static_cast<size_t>(t.num_mamba_states) * c.d_inner * (c.mamba_d_conv - 1 + c.mamba_d_state) * 4;
-  const size_t kv_row = static_cast<size_t>(c.num_key_value_heads * c.head_dim()) * dtype_size(kv_dtype);
-  s.rings_per_seq = static_cast<size_t>(t.num_swa_rings) * 2 * c.sliding_window * kv_row;
-  s.kv_per_token = 2 * kv_row;
+  s.mamba_per_seq = static_cast<size_t>(l.mamba_layers) * l.d_inner * (l.d_conv - 1 + l.d_state) * 4;
+  const size_t kv_row = static_cast<size_t>(l.kv_row) * dtype_size(kv_dtype);
+  s.rings_per_seq = static_cast<size_t>(l.ring_layers) * 2 * l.window * kv_row;
+  s.kv_per_token = static_cast<size_t>(l.paged_layers) * 2 * kv_row;
   return s;
 }
 
@@ -20,26 +34,28 @@ namespace {
 std::atomic<uint64_t> next_cache_id{1};
 }  // namespace
 
-StateCache::StateCache(const SambaConfig& c, const LayerTable& t, Ops& ops, StateCacheOptions o)
-    : ops_(ops), id_(next_cache_id++), options_(o), d_conv_(c.mamba_d_conv), d_state_(c.mamba_d_state), window_(c.sliding_window) {
+StateCache::StateCache(const StateLayout& l, Ops& ops, StateCacheOptions o)
+    : ops_(ops), id_(next_cache_id++), options_(o), d_conv_(l.d_conv), d_state_(l.d_state), window_(l.window) {
   SAMBAY_CHECK(o.max_seqs > 0 && o.max_seq_len > 0 && o.page_size > 0, "state cache: invalid options");
   pages_per_seq_ = (o.max_seq_len + o.page_size - 1) / o.page_size;
   if (options_.num_pages <= 0) options_.num_pages = pages_per_seq_ * o.max_seqs;
   SAMBAY_CHECK(options_.num_pages < (int64_t{1} << 31), "state cache: too many pages");
 
   const DType kv = ops.activation_dtype();
-  const int64_t S = o.max_seqs, E = c.d_inner, kv_row = c.num_key_value_heads * c.head_dim();
-  head_dim_ = c.head_dim();
-  for (int i = 0; i < t.num_mamba_states; ++i) {
+  const int64_t S = o.max_seqs, E = l.d_inner;
+  head_dim_ = l.head_dim;
+  for (int i = 0; i < l.mamba_layers; ++i) {
     conv_.push_back(ops.empty(S, E * (d_conv_ - 1), DType::F32));
     ssm_.push_back(ops.empty(S, E * d_state_, DType::F32));
   }
-  for (int i = 0; i < t.num_swa_rings; ++i) {
-    ring_k_.push_back(ops.empty(S, window_ * kv_row, kv));
-    ring_v_.push_back(ops.empty(S, window_ * kv_row, kv));
+  for (int i = 0; i < l.ring_layers; ++i) {
+    ring_k_.push_back(ops.empty(S, window_ * l.kv_row, kv));
+    ring_v_.push_back(ops.empty(S, window_ * l.kv_row, kv));
   }
-  pages_k_ = ops.empty(options_.num_pages, o.page_size * kv_row, kv);
-  pages_v_ = ops.empty(options_.num_pages, o.page_size * kv_row, kv);
+  for (int i = 0; i < l.paged_layers; ++i) {
+    pages_k_.push_back(ops.empty(options_.num_pages, o.page_size * l.kv_row, kv));
+    pages_v_.push_back(ops.empty(options_.num_pages, o.page_size * l.kv_row, kv));
+  }
   page_table_.assign(static_cast<size_t>(S * pages_per_seq_), -1);
   if (ops.device() == Device::Cpu) {
     page_table_device_.view = Tensor(page_table_.data(), DType::I32, S, pages_per_seq_);
@@ -115,9 +131,9 @@ MambaStateRef StateCache::mamba(int i) const { return {conv_.at(i).view, ssm_.at
 
 KvRingRef StateCache::ring(int i) const { return {ring_k_.at(i).view, ring_v_.at(i).view, window_}; }
 
-KvPagesRef StateCache::pages() const {
-  return {pages_k_.view, pages_v_.view, options_.page_size, page_table_.data(), page_table_device_.view,
-          pages_per_seq_, head_dim_};
+KvPagesRef StateCache::pages(int layer) const {
+  return {pages_k_.at(layer).view, pages_v_.at(layer).view, options_.page_size, page_table_.data(),
+          page_table_device_.view, pages_per_seq_, head_dim_};
 }
 
 }  // namespace sambay

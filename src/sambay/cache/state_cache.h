@@ -1,10 +1,12 @@
 #pragma once
-// Per-sequence state of a SambaY model, in slots:
+// Per-sequence state of a model, in slots:
 //   - Mamba conv inputs and SSM state for every Mamba layer (fixed size per sequence),
 //   - a ring of the last `sliding_window` K/V for every sliding-window layer (fixed size),
-//   - the shared K/V of the full-attention layer, in pages from one pool (grows with the sequence);
-//     the cross-decoder layers read it, they keep no state of their own,
-//   - nothing for the GMU memory (recomputed every step from the memory layer).
+//   - K/V that grows with the sequence, in pages from one pool, for every paged layer; all paged
+//     layers share one page table (a position's page holds that position in every layer).
+// SambaY has one paged layer (the full-attention layer, whose K/V the cross-decoder reads), keeps
+// nothing for the GMU memory (recomputed every step) and nothing for the cross-decoder layers. A
+// plain transformer has only paged layers.
 #include <cstdint>
 #include <vector>
 
@@ -13,6 +15,19 @@
 #include "sambay/ops/ops.h"
 
 namespace sambay {
+
+// What a model keeps per sequence, in the shapes the cache allocates.
+struct StateLayout {
+  int mamba_layers = 0;
+  int64_t d_inner = 0, d_conv = 0, d_state = 0;
+  int ring_layers = 0;
+  int64_t window = 0;
+  int paged_layers = 0;
+  int64_t kv_row = 0;    // elements of K (and of V) per position and layer: kv_heads * head_dim
+  int64_t head_dim = 0;
+};
+
+StateLayout samba_state_layout(const SambaConfig& config, const LayerTable& table);
 
 struct StateCacheOptions {
   int max_seqs = 1;
@@ -25,14 +40,19 @@ struct StateCacheOptions {
 struct StateSizes {
   size_t mamba_per_seq = 0;   // conv + SSM state of all Mamba layers
   size_t rings_per_seq = 0;   // all sliding-window rings
-  size_t kv_per_token = 0;    // shared K/V
+  size_t kv_per_token = 0;    // paged K/V of all paged layers
 };
 
 class StateCache {
  public:
-  StateCache(const SambaConfig& config, const LayerTable& table, Ops& ops, StateCacheOptions options);
+  StateCache(const StateLayout& layout, Ops& ops, StateCacheOptions options);
+  StateCache(const SambaConfig& config, const LayerTable& table, Ops& ops, StateCacheOptions options)
+      : StateCache(samba_state_layout(config, table), ops, options) {}
 
-  static StateSizes sizes(const SambaConfig& config, const LayerTable& table, DType kv_dtype);
+  static StateSizes sizes(const StateLayout& layout, DType kv_dtype);
+  static StateSizes sizes(const SambaConfig& config, const LayerTable& table, DType kv_dtype) {
+    return sizes(samba_state_layout(config, table), kv_dtype);
+  }
 
   // A free slot with empty state; throws when every slot is taken.
   int acquire();
@@ -54,7 +74,7 @@ class StateCache {
 
   MambaStateRef mamba(int index) const;
   KvRingRef ring(int index) const;
-  KvPagesRef pages() const;
+  KvPagesRef pages(int layer = 0) const;
 
  private:
   void check_slot(int slot) const;
@@ -67,7 +87,7 @@ class StateCache {
   std::vector<OwnedTensor> ring_k_, ring_v_;  // per sliding-window layer: [slots, W * kv_heads * head_dim]
   int64_t window_;
   int64_t head_dim_ = 0;
-  OwnedTensor pages_k_, pages_v_;            // [num_pages, page_size * kv_heads * head_dim]
+  std::vector<OwnedTensor> pages_k_, pages_v_;  // per paged layer: [num_pages, page_size * kv_row]
   std::vector<int32_t> page_table_;          // [slots, max_pages_per_seq], -1 = none
   OwnedTensor page_table_device_;            // its copy on the device (the host table itself on the CPU)
   bool page_table_dirty_ = true;
