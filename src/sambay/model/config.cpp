@@ -1,80 +1,19 @@
 #include "sambay/model/config.h"
 
 #include <cmath>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "sambay/base/error.h"
+#include "sambay/model/config_fields.h"
 
 namespace sambay {
 namespace {
 
 using json = nlohmann::json;
+using Fields = ConfigFields;
 
-constexpr int64_t kMaxDimension = int64_t{1} << 24;
-constexpr int64_t kMaxLayers = 4096;
-
-class Fields {
- public:
-  Fields(const json& j, const std::string& source) : j_(j), source_(source) {}
-
-  // A positive integer field up to `max`; an absent field keeps `value`. The bound keeps every
-  // derived size (products of a few dimensions) inside 64-bit arithmetic.
-  void positive(const char* name, int64_t& value, int64_t max = kMaxDimension) const {
-    auto it = j_.find(name);
-    if (it == j_.end() || it->is_null()) return;
-    if (!it->is_number_integer() || it->get<int64_t>() <= 0)
-      fail("{}: field '{}' must be a positive integer (got {})", source_, name, it->dump());
-    if (it->get<int64_t>() > max) fail("{}: field '{}' is {}, more than the supported {}", source_, name, it->dump(), max);
-    value = it->get<int64_t>();
-  }
-  void number(const char* name, double& value) const {
-    auto it = j_.find(name);
-    if (it == j_.end() || it->is_null()) return;
-    if (!it->is_number()) fail("{}: field '{}' must be a number (got {})", source_, name, it->dump());
-    value = it->get<double>();
-  }
-  void boolean(const char* name, bool& value) const {
-    auto it = j_.find(name);
-    if (it == j_.end() || it->is_null()) return;
-    if (!it->is_boolean()) fail("{}: field '{}' must be true or false (got {})", source_, name, it->dump());
-    value = it->get<bool>();
-  }
-  void string(const char* name, std::string& value) const {
-    auto it = j_.find(name);
-    if (it == j_.end() || it->is_null()) return;
-    if (!it->is_string()) fail("{}: field '{}' must be a string (got {})", source_, name, it->dump());
-    value = it->get<std::string>();
-  }
-  const json* find(const char* name) const {
-    auto it = j_.find(name);
-    return it == j_.end() || it->is_null() ? nullptr : &*it;
-  }
-  [[noreturn]] void bad(const char* name, const std::string& why) const {
-    fail("{}: field '{}' {}", source_, name, why);
-  }
-
- private:
-  const json& j_;
-  const std::string& source_;
-};
-
-void check_architecture(const Fields& f) {
-  constexpr const char* kArch = "Phi4FlashForCausalLM";
-  constexpr const char* kType = "phi4flash";
-  const json* arch = f.find("architectures");
-  const json* type = f.find("model_type");
-  if (!arch && !type) f.bad("architectures", fmt::format("is missing (expected [\"{}\"])", kArch));
-  if (arch) {
-    if (!arch->is_array() || arch->empty() || !(*arch)[0].is_string())
-      f.bad("architectures", "must be a non-empty list of strings");
-    bool found = false;
-    for (const auto& a : *arch) found = found || (a.is_string() && a.get<std::string>() == kArch);
-    if (!found) f.bad("architectures", fmt::format("is {}; this engine runs {}", arch->dump(), kArch));
-  }
-  if (type && (!type->is_string() || type->get<std::string>() != kType))
-    f.bad("model_type", fmt::format("is {}; expected \"{}\"", type->dump(), kType));
-}
+constexpr int64_t kMaxDimension = ConfigFields::kMaxDimension;
+constexpr int64_t kMaxLayers = ConfigFields::kMaxLayers;
 
 // config.json stores an int; a config re-saved by the reference class stores one entry per layer
 // (null except on the sliding-window layers). Accept both.
@@ -124,7 +63,7 @@ void validate(const Fields& f, const SambaConfig& c) {
 SambaConfig parse_samba_config(const json& j, const std::string& source) {
   if (!j.is_object()) fail("{}: not a JSON object", source);
   Fields f(j, source);
-  check_architecture(f);
+  f.require_architecture("Phi4FlashForCausalLM", {"phi4flash"});
 
   SambaConfig c;
   f.positive("vocab_size", c.vocab_size);
@@ -157,31 +96,15 @@ SambaConfig parse_samba_config(const json& j, const std::string& source) {
   f.string("hidden_act", act);
   if (act != "silu") f.bad("hidden_act", fmt::format("is \"{}\"; only \"silu\" (SwiGLU MLP) is supported", act));
 
-  if (const json* eos = f.find("eos_token_id")) {
-    auto add = [&](const json& v) {
-      if (!v.is_number_integer() || v.get<int64_t>() < 0) f.bad("eos_token_id", "must be a token id or a list of them");
-      c.eos_token_ids.push_back(v.get<int64_t>());
-    };
-    if (eos->is_array())
-      for (const auto& v : *eos) add(v);
-    else
-      add(*eos);
-  }
+  c.eos_token_ids = f.token_ids("eos_token_id");
   validate(f, c);
   return c;
 }
 
 SambaConfig load_samba_config(const std::filesystem::path& model_dir) {
-  const auto path = model_dir / "config.json";
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("{}: cannot open (is {} a model folder?)", path.string(), model_dir.string());
-  json j;
-  try {
-    j = json::parse(in);
-  } catch (const json::exception& e) {
-    fail("{}: not valid JSON: {}", path.string(), e.what());
-  }
-  return parse_samba_config(j, path.string());
+  std::string path;
+  const json j = read_config_json(model_dir, path);
+  return parse_samba_config(j, path);
 }
 
 }  // namespace sambay
