@@ -1,5 +1,5 @@
 // libFuzzer target: any byte string given as config.json either fails with an Error (bad JSON
-// included) or yields a config whose derived quantities are consistent.
+// included) or yields a config whose derived quantities are consistent, for each model family.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -9,6 +9,7 @@
 #include "sambay/cache/state_cache.h"
 #include "sambay/model/config.h"
 #include "sambay/model/layer_table.h"
+#include "sambay/model/phi3_config.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace sambay;
@@ -21,6 +22,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const LayerTable t = build_layer_table(c);
     if (static_cast<int64_t>(t.layers.size()) != c.num_hidden_layers) std::abort();
     (void)StateCache::sizes(c, t, DType::BF16);
+  } catch (const Error&) {
+  }
+  try {
+    const Phi3Config c = parse_phi3_config(j, "fuzz/config.json");
+    if (c.hidden_size % c.num_attention_heads != 0 || c.num_attention_heads % c.num_key_value_heads != 0) std::abort();
+    if (c.rotary_dim() < 2 || c.rotary_dim() % 2 != 0 || c.rotary_dim() > c.head_dim()) std::abort();
+    if (c.long_factor.size() != c.short_factor.size() || !(c.attention_factor > 0)) std::abort();
+    if (c.longrope() && static_cast<int64_t>(c.long_factor.size()) * 2 != c.rotary_dim()) std::abort();
   } catch (const Error&) {
   }
   return 0;
