@@ -299,5 +299,119 @@ TEST_F(CpuOpsTest, DiffAttentionRingAndPages) {
   }
 }
 
+TEST_F(CpuOpsTest, RmsNormAgainstFloat64) {
+  for (int64_t cols : {1, 7, 96, 3072}) {
+    OwnedTensor x = random(5, cols, 2, 3), w = random(1, cols), y = ops.empty(5, cols, DType::F32);
+    ops.rms_norm(*y, *x, *w, 1e-5f);
+    for (int64_t r = 0; r < 5; ++r) {
+      double ss = 0;
+      for (int64_t c = 0; c < cols; ++c) ss += at(*x, r, c) * at(*x, r, c);
+      const double rinv = 1 / std::sqrt(ss / cols + 1e-5);
+      for (int64_t c = 0; c < cols; ++c) ASSERT_NEAR(at(*y, r, c), at(*x, r, c) * rinv * at(*w, 0, c), 2e-5) << cols;
+    }
+  }
+}
+
+// Rotary embedding: dims j and j + rotary_dim / 2 of every head turn by position * inv_freq[j] of
+// the chunk's factor set, scaled by the magnitude; the dims past rotary_dim stay as they were.
+TEST_F(CpuOpsTest, RopeRotatesPairsPerChunkFactorSet) {
+  const int64_t heads = 3, dh = 16, rot = 12, half = rot / 2;
+  OwnedTensor inv = random(2, half, 0, 0.5f);
+  for (int64_t i = 0; i < inv->numel(); ++i) inv->ptr<float>()[i] = std::abs(inv->ptr<float>()[i]) + 1e-3f;
+  const RopeParams p{heads, dh, rot, *inv, 1.3f};
+  const std::vector<SeqChunk> chunks = {{0, 3, 5, 0}, {3, 1, 4000, 1}, {4, 2, 0, 2}};
+  const std::vector<uint8_t> long_set = {0, 1, 1};
+  OwnedTensor x = random(6, heads * dh, 4), before = ops.empty(6, heads * dh, DType::F32);
+  ops.copy(*before, *x);
+  ops.rope(*x, chunks, long_set, p);
+  for (size_t ci = 0; ci < chunks.size(); ++ci)
+    for (int32_t t = 0; t < chunks[ci].len; ++t) {
+      const int64_t r = chunks[ci].row0 + t;
+      const double pos = static_cast<double>(chunks[ci].pos0 + t);
+      for (int64_t h = 0; h < heads; ++h) {
+        for (int64_t j = 0; j < half; ++j) {
+          const double a = pos * at(*inv, long_set[ci], j), c = std::cos(a) * 1.3, sn = std::sin(a) * 1.3;
+          const double x0 = at(*before, r, h * dh + j), x1 = at(*before, r, h * dh + j + half);
+          // Angles up to ~2000 rad: float32 angle rounding (~1e-4 rad) bounds the agreement.
+          ASSERT_NEAR(at(*x, r, h * dh + j), x0 * c - x1 * sn, 2e-3) << "row " << r << " head " << h << " pair " << j;
+          ASSERT_NEAR(at(*x, r, h * dh + j + half), x1 * c + x0 * sn, 2e-3);
+        }
+        for (int64_t d = rot; d < dh; ++d) ASSERT_EQ(at(*x, r, h * dh + d), at(*before, r, h * dh + d));
+      }
+    }
+}
+
+// Causal grouped-query attention over pages, each sequence in two calls (the second sees the keys
+// the first wrote), against a float64 loop over the whole sequence.
+TEST_F(CpuOpsTest, AttentionOverPagesAgainstFloat64) {
+  struct Case {
+    int64_t H, Hkv, dh;
+  };
+  for (const Case cs : {Case{6, 2, 16}, Case{4, 4, 8}, Case{8, 1, 4}}) {
+    const int64_t H = cs.H, Hkv = cs.Hkv, dh = cs.dh, kv_row = Hkv * dh, group = H / Hkv;
+    const std::vector<int64_t> lens = {13, 4}, split = {6, 3};
+    const std::vector<int> slot_of = {1, 0};
+    const int64_t page = 4, pages_per_seq = 4;
+    OwnedTensor pk = ops.empty(8, page * kv_row, DType::F32), pv = ops.empty(8, page * kv_row, DType::F32);
+    std::vector<int32_t> table = {7, 6, 5, 4, 0, 1, 2, 3};
+    const KvPagesRef pages{*pk, *pv, page, table.data(), Tensor(table.data(), DType::I32, 2, pages_per_seq),
+                           pages_per_seq, dh};
+    const AttentionParams p{H, Hkv, dh, 1.0f / std::sqrt(static_cast<float>(dh))};
+    std::vector<OwnedTensor> q, k, v;
+    for (int64_t L : lens) {
+      q.push_back(random(L, H * dh, 0, 2));
+      k.push_back(random(L, kv_row, 0, 2));
+      v.push_back(random(L, kv_row));
+    }
+    for (int call = 0; call < 2; ++call) {
+      std::vector<SeqChunk> chunks;
+      std::vector<size_t> seq_of;
+      int32_t rows = 0;
+      for (size_t s = 0; s < lens.size(); ++s) {
+        const int32_t n = static_cast<int32_t>(call == 0 ? split[s] : lens[s] - split[s]);
+        chunks.push_back({rows, n, call == 0 ? 0 : split[s], slot_of[s]});
+        seq_of.push_back(s);
+        rows += n;
+      }
+      auto pack = [&](std::vector<OwnedTensor>& src, int64_t cols) {
+        OwnedTensor t = ops.empty(rows, cols, DType::F32);
+        for (size_t i = 0; i < chunks.size(); ++i)
+          for (int32_t r = 0; r < chunks[i].len; ++r)
+            for (int64_t c = 0; c < cols; ++c)
+              t->row<float>(chunks[i].row0 + r)[c] = src[seq_of[i]]->row<float>(chunks[i].pos0 + r)[c];
+        return t;
+      };
+      OwnedTensor qc = pack(q, H * dh), kc = pack(k, kv_row), vc = pack(v, kv_row);
+      OwnedTensor out = ops.empty(rows, H * dh, DType::F32);
+      ops.kv_pages_write(pages, *kc, *vc, chunks);
+      ops.attention(*out, *qc, pages, chunks, p);
+      for (size_t i = 0; i < chunks.size(); ++i) {
+        const size_t s = seq_of[i];
+        for (int32_t r = 0; r < chunks[i].len; ++r) {
+          const int64_t pos = chunks[i].pos0 + r;
+          for (int64_t h = 0; h < H; ++h) {
+            const int64_t g = h / group;
+            std::vector<double> sc;
+            for (int64_t key = 0; key <= pos; ++key) {
+              double d = 0;
+              for (int64_t e = 0; e < dh; ++e) d += at(*q[s], pos, h * dh + e) * at(*k[s], key, g * dh + e);
+              sc.push_back(d * p.scale);
+            }
+            const double mx = *std::max_element(sc.begin(), sc.end());
+            double sum = 0;
+            for (double& x : sc) sum += (x = std::exp(x - mx));
+            for (int64_t e = 0; e < dh; ++e) {
+              double o = 0;
+              for (int64_t key = 0; key <= pos; ++key) o += sc[key] / sum * at(*v[s], key, g * dh + e);
+              ASSERT_NEAR(at(*out, chunks[i].row0 + r, h * dh + e), o, 1e-5)
+                  << "H=" << H << " Hkv=" << Hkv << " seq " << s << " pos " << pos << " head " << h;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace sambay

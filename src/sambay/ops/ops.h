@@ -73,6 +73,22 @@ struct DiffAttnParams {
   float eps = 1e-5f;
 };
 
+// Rotary position embedding of a plain transformer (Phi-3 family, NeoX pairing).
+struct RopeParams {
+  int64_t num_heads = 0;   // heads of the tensor rotated (query or key heads)
+  int64_t head_dim = 0;
+  int64_t rotary_dim = 0;  // the first rotary_dim dims of each head rotate, dim j with j + rotary_dim / 2
+  Tensor inv_freq;         // F32 [2, rotary_dim / 2]: row 0 the short factor set, row 1 the long one
+  float magnitude = 1;     // multiplies cos and sin (LongRoPE's attention factor)
+};
+
+struct AttentionParams {
+  int64_t num_heads = 0;     // query heads
+  int64_t num_kv_heads = 0;  // query head h reads kv head h / (num_heads / num_kv_heads)
+  int64_t head_dim = 0;
+  float scale = 0;           // softmax scale, 1 / sqrt(head_dim)
+};
+
 class Ops {
  public:
   virtual ~Ops() = default;
@@ -142,6 +158,28 @@ class Ops {
   // out[i] = in[rows[i]]
   virtual void gather_rows(const Tensor& out, const Tensor& in, std::span<const int32_t> rows) = 0;
 
+  // out = in / sqrt(mean(in²) + eps) * w over each row (RMSNorm; in F32).
+  virtual void rms_norm(const Tensor& out, const Tensor& in, const Tensor& w, float eps) { unsupported("rms_norm"); }
+  // x += y, then out = RMSNorm(x).
+  virtual void add_rms_norm(const Tensor& x, const Tensor& y, const Tensor& out, const Tensor& w, float eps) {
+    add(x, y);
+    rms_norm(out, x, w, eps);
+  }
+  // In place on x [rows, num_heads * head_dim]: rotates each head's first rotary_dim dims by the
+  // angle position * inv_freq[set][j] (j < rotary_dim / 2; x[j], x[j + rotary_dim / 2] as a pair),
+  // cos and sin times the magnitude. A chunk's rows sit at positions pos0 ...; chunk i uses the
+  // factor set long_set[i] (0 short, 1 long).
+  virtual void rope(const Tensor& x, std::span<const SeqChunk> chunks, std::span<const uint8_t> long_set,
+                    const RopeParams& p) {
+    unsupported("rope");
+  }
+  // Causal attention of each chunk's queries over positions 0 .. p of its sequence, all read from
+  // the pages (written before the call). out [rows, num_heads * head_dim].
+  virtual void attention(const Tensor& out, const Tensor& q, const KvPagesRef& pages, std::span<const SeqChunk> chunks,
+                         const AttentionParams& p) {
+    unsupported("attention");
+  }
+
   // Causal depthwise conv over each chunk, continuing from and updating the slot's conv inputs, then
   // silu: out[t] = silu(b + sum_k w[:, k] * xs[t - d_conv + 1 + k]).
   virtual void mamba_conv(const Tensor& out, const Tensor& xs, const Tensor& w, const Tensor& b,
@@ -164,6 +202,10 @@ class Ops {
   // read of K/V, then lambda combination, RMSNorm * subln * out_scale. out is [rows, H * head_dim].
   virtual void diff_attention(const Tensor& out, const Tensor& q, const DiffAttnKv& kv,
                               std::span<const SeqChunk> chunks, const DiffAttnParams& p) = 0;
+
+ protected:
+  // For ops a backend does not have yet: an error that says which.
+  [[noreturn]] void unsupported(const char* op) const;
 };
 
 }  // namespace sambay

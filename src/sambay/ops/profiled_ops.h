@@ -95,6 +95,20 @@ class ProfiledOps final : public Ops {
   void linear_swiglu(const Tensor& out, const Tensor& in, const Tensor& w) override {
     timed("linear_swiglu", [&] { inner_.linear_swiglu(out, in, w); });
   }
+  void rms_norm(const Tensor& out, const Tensor& in, const Tensor& w, float eps) override {
+    timed("rms_norm", [&] { inner_.rms_norm(out, in, w, eps); });
+  }
+  void add_rms_norm(const Tensor& x, const Tensor& y, const Tensor& out, const Tensor& w, float eps) override {
+    timed("add_rms_norm", [&] { inner_.add_rms_norm(x, y, out, w, eps); });
+  }
+  void rope(const Tensor& x, std::span<const SeqChunk> chunks, std::span<const uint8_t> long_set,
+            const RopeParams& p) override {
+    timed("rope", [&] { inner_.rope(x, chunks, long_set, p); });
+  }
+  void attention(const Tensor& out, const Tensor& q, const KvPagesRef& pages, std::span<const SeqChunk> chunks,
+                 const AttentionParams& p) override {
+    timed("attention", [&] { inner_.attention(out, q, pages, chunks, p); });
+  }
   void gather_rows(const Tensor& out, const Tensor& in, std::span<const int32_t> rows) override {
     timed("gather_rows", [&] { inner_.gather_rows(out, in, rows); });
   }

@@ -35,6 +35,12 @@ class CpuOps final : public Ops {
   void gather_rows(const Tensor& out, const Tensor& in, std::span<const int32_t> rows) override;
   void argmax_rows(const Tensor& logits, std::span<int32_t> ids) override;
 
+  void rms_norm(const Tensor& out, const Tensor& in, const Tensor& w, float eps) override;
+  void rope(const Tensor& x, std::span<const SeqChunk> chunks, std::span<const uint8_t> long_set,
+            const RopeParams& p) override;
+  void attention(const Tensor& out, const Tensor& q, const KvPagesRef& pages, std::span<const SeqChunk> chunks,
+                 const AttentionParams& p) override;
+
   void mamba_conv(const Tensor& out, const Tensor& xs, const Tensor& w, const Tensor& b, const MambaStateRef& state,
                   std::span<const SeqChunk> chunks) override;
   void mamba_scan(const Tensor& y, const Tensor& x, const Tensor& dt, const Tensor& A, const Tensor& B,
