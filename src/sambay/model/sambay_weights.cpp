@@ -4,69 +4,14 @@
 #include <cstring>
 
 #include "sambay/base/error.h"
-#include "sambay/base/half.h"
+#include "sambay/model/weight_loader.h"
 
 namespace sambay {
 namespace {
 
-float to_f32(DType t, const void* p, int64_t i) {
-  switch (t) {
-    case DType::F32: return static_cast<const float*>(p)[i];
-    case DType::F64: return static_cast<float>(static_cast<const double*>(p)[i]);
-    case DType::BF16: return bf16_to_f32(static_cast<const uint16_t*>(p)[i]);
-    case DType::F16: return f16_to_f32(static_cast<const uint16_t*>(p)[i]);
-    default: fail("unsupported weight dtype {}", dtype_name(t));
-  }
-}
-
-class Loader {
- public:
-  Loader(WeightSource& src, Ops& ops, SambaWeights& w) : src_(src), ops_(ops), w_(w) {}
-
-  // A large matrix in its stored dtype (F64 is narrowed to F32: no kernel reads doubles).
-  Tensor matrix(const std::string& name, int64_t rows, int64_t cols) {
-    HostTensor h = src_.get(name, {rows, cols});
-    if (h.dtype == DType::F64) return f32(name, {rows, cols}, rows, cols);
-    Tensor view(const_cast<void*>(h.data), h.dtype, rows, cols);
-    w_.storage.push_back(ops_.place(view, nullptr, Ops::Placement::Matrix));
-    return w_.storage.back().view;
-  }
-
-  // Any tensor as float32 [rows, cols] (a fresh copy), optionally transformed element-wise.
-  Tensor f32(const std::string& name, const std::vector<int64_t>& shape, int64_t rows, int64_t cols,
-             float (*fn)(float) = nullptr) {
-    std::vector<float> v = values(name, shape);
-    if (fn)
-      for (float& x : v) x = fn(x);
-    return place(v, rows, cols);
-  }
-
-  std::vector<float> values(const std::string& name, const std::vector<int64_t>& shape) {
-    HostTensor h = src_.get(name, shape);
-    int64_t n = 1;
-    for (int64_t d : shape) n *= d;
-    std::vector<float> v(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i) v[i] = to_f32(h.dtype, h.data, i);
-    return v;
-  }
-
-  Tensor place(const std::vector<float>& v, int64_t rows, int64_t cols) {
-    auto mem = std::shared_ptr<float[]>(new float[v.size()]);
-    std::memcpy(mem.get(), v.data(), v.size() * sizeof(float));
-    Tensor view(mem.get(), DType::F32, rows, cols);
-    w_.storage.push_back(ops_.place(view, mem, Ops::Placement::Vector));
-    return w_.storage.back().view;
-  }
-
- private:
-  WeightSource& src_;
-  Ops& ops_;
-  SambaWeights& w_;
-};
-
 float neg_exp(float x) { return -std::exp(x); }
 
-void load_mamba(Loader& ld, const SambaConfig& c, const std::string& p, MambaWeights& m) {
+void load_mamba(WeightLoader& ld, const SambaConfig& c, const std::string& p, MambaWeights& m) {
   const int64_t h = c.hidden_size, E = c.d_inner, N = c.mamba_d_state, Kc = c.mamba_d_conv, R = c.dt_rank();
   m.in_proj = ld.matrix(p + "in_proj.weight", 2 * E, h);
   m.conv_w = ld.f32(p + "conv1d.weight", {E, 1, Kc}, E, Kc);
@@ -79,7 +24,7 @@ void load_mamba(Loader& ld, const SambaConfig& c, const std::string& p, MambaWei
   m.out_proj = ld.matrix(p + "out_proj.weight", h, E);
 }
 
-void load_attention(Loader& ld, const SambaConfig& c, const LayerInfo& L, const std::string& p, AttentionWeights& a) {
+void load_attention(WeightLoader& ld, const SambaConfig& c, const LayerInfo& L, const std::string& p, AttentionWeights& a) {
   const int64_t h = c.hidden_size, dh = c.head_dim();
   const int64_t q_rows = c.num_attention_heads * dh;
   const int64_t rows = L.kind == LayerKind::CrossAttn ? q_rows : q_rows + 2 * c.num_key_value_heads * dh;
@@ -115,7 +60,7 @@ int count_samba_tensors(const SambaConfig& c, const LayerTable& table) {
 
 SambaWeights load_samba_weights(const SambaConfig& c, const LayerTable& table, WeightSource& source, Ops& ops) {
   SambaWeights w;
-  Loader ld(source, ops, w);
+  WeightLoader ld(source, ops, w.storage);
   const int64_t h = c.hidden_size, V = c.vocab_size, I = c.intermediate_size, E = c.d_inner;
   w.embed = ld.matrix("model.embed_tokens.weight", V, h);
   w.final_ln_w = ld.f32("model.final_layernorm.weight", {h}, 1, h);
