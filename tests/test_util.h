@@ -14,6 +14,10 @@ namespace sambay::test {
 
 inline std::filesystem::path source_dir() { return SAMBAY_SOURCE_DIR; }
 inline std::filesystem::path golden_dir() { return source_dir() / "tests/data/golden"; }
+inline std::filesystem::path phi3_golden_dir() { return source_dir() / "tests/data/golden-phi3"; }
+inline std::vector<std::string> phi3_golden_cases() {
+  return {"switch-l4-h192-o48", "batch2-l3-h144-o64", "long-l2-h96-o32"};
+}
 inline std::vector<std::string> golden_cases() {
   return {"tiny-l8-h64-w8", "small-l12-h128-w16", "batch2-l8-h96-w12", "short-l8-h64-w16"};
 }

@@ -1,5 +1,5 @@
-// Seeded random weights with the scales a freshly initialised SambaY model has, so that activations
-// stay in a realistic range through all layers.
+// Seeded random weights with the scales a freshly initialised model has (SambaY or a Phi-3-family
+// transformer), so that activations stay in a realistic range through all layers.
 #include <cmath>
 #include <cstdlib>
 #include <memory>
@@ -62,7 +62,7 @@ ValueRule value_rule(const std::string& name, const std::vector<int64_t>& shape)
     r.half_width = 1.0f / std::sqrt(static_cast<float>(shape.back()));
   } else if (name.find("lambda_") != std::string::npos) {
     r.half_width = 0.1f * kSqrt3;
-  } else if (name.find("layernorm.weight") != std::string::npos) {
+  } else if (name.find("layernorm.weight") != std::string::npos || name == "model.norm.weight") {
     r.center = 1.0f;
     r.half_width = 0.05f;
   } else if (name.find("layernorm.bias") != std::string::npos) {

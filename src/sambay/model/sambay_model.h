@@ -9,17 +9,12 @@
 #include "sambay/io/weight_source.h"
 #include "sambay/model/config.h"
 #include "sambay/model/layer_table.h"
+#include "sambay/model/load_options.h"
 #include "sambay/model/sambay_weights.h"
 #include "sambay/model/step_batch.h"
 #include "sambay/ops/ops.h"
 
 namespace sambay {
-
-struct LoadOptions {
-  bool dummy = false;   // random weights at the checkpoint's shapes instead of reading safetensors
-  uint64_t seed = 0;    // for dummy weights
-  LoadProgress progress;  // called after each tensor with (tensors loaded, tensors in the model)
-};
 
 class SambaModel {
  public:
