@@ -3,8 +3,6 @@
 // on RMSNorm-ed inputs, with a float32 residual stream; logits from the tied embedding.
 #include "sambay/model/phi3_model.h"
 
-#include <spdlog/spdlog.h>
-
 #include <cmath>
 #include <set>
 
@@ -23,26 +21,12 @@ StateLayout phi3_state_layout(const Phi3Config& c) {
 Phi3Model::Phi3Model(Phi3Config config, std::unique_ptr<WeightSource> source, Ops& ops)
     : config_(std::move(config)), source_(std::move(source)), ops_(ops) {
   w_ = load_phi3_weights(config_, *source_, ops_);
-  for (const auto& name : source_->unused()) {
-    if (name == "lm_head.weight" && config_.tie_word_embeddings)
-      spdlog::warn("checkpoint tensor 'lm_head.weight' is ignored: tie_word_embeddings is true");
-    else
-      spdlog::warn("checkpoint tensor '{}' is not used by this model", name);
-  }
+  warn_unused_tensors(*source_, config_.tie_word_embeddings);
 }
 
 std::unique_ptr<Phi3Model> Phi3Model::load(const std::filesystem::path& dir, Ops& ops, const LoadOptions& options) {
   Phi3Config config = load_phi3_config(dir);
-  std::unique_ptr<WeightSource> source;
-  if (options.dummy) {
-    DType dtype = DType::BF16;
-    if (config.torch_dtype == "float32") dtype = DType::F32;
-    if (config.torch_dtype == "float16") dtype = DType::F16;
-    source = make_dummy_source(dtype, options.seed);
-  } else {
-    source = open_checkpoint_source(dir);
-  }
-  source = with_progress(std::move(source), count_phi3_tensors(config), options.progress);
+  auto source = open_model_weights(dir, config.torch_dtype, count_phi3_tensors(config), options);
   return std::make_unique<Phi3Model>(std::move(config), std::move(source), ops);
 }
 

@@ -5,8 +5,6 @@
 // GMU memory behind. The cross-decoder only needs the rows whose logits are wanted.
 #include "sambay/model/sambay_model.h"
 
-#include <spdlog/spdlog.h>
-
 #include <algorithm>
 #include <cmath>
 #include <set>
@@ -29,27 +27,12 @@ struct SambaModel::Step {
 SambaModel::SambaModel(SambaConfig config, std::unique_ptr<WeightSource> source, Ops& ops)
     : config_(std::move(config)), table_(build_layer_table(config_)), source_(std::move(source)), ops_(ops) {
   w_ = load_samba_weights(config_, table_, *source_, ops_);
-  for (const auto& name : source_->unused()) {
-    if (name == "lm_head.weight" && config_.tie_word_embeddings)
-      spdlog::warn("checkpoint tensor 'lm_head.weight' is ignored: tie_word_embeddings is true");
-    else
-      spdlog::warn("checkpoint tensor '{}' is not used by this model", name);
-  }
+  warn_unused_tensors(*source_, config_.tie_word_embeddings);
 }
 
 std::unique_ptr<SambaModel> SambaModel::load(const std::filesystem::path& dir, Ops& ops, const LoadOptions& options) {
   SambaConfig config = load_samba_config(dir);
-  std::unique_ptr<WeightSource> source;
-  if (options.dummy) {
-    DType dtype = DType::BF16;
-    if (config.torch_dtype == "float32") dtype = DType::F32;
-    if (config.torch_dtype == "float16") dtype = DType::F16;
-    source = make_dummy_source(dtype, options.seed);
-  } else {
-    source = open_checkpoint_source(dir);
-  }
-  const LayerTable table = build_layer_table(config);
-  source = with_progress(std::move(source), count_samba_tensors(config, table), options.progress);
+  auto source = open_model_weights(dir, config.torch_dtype, count_samba_tensors(config, build_layer_table(config)), options);
   return std::make_unique<SambaModel>(std::move(config), std::move(source), ops);
 }
 
