@@ -26,6 +26,19 @@ class CpuOpsTest : public ::testing::Test {
     t.view.cols = cols;
     return t;
   }
+  // The rows of the chunks packed one after another: chunk i's rows are positions pos0 ... of the
+  // whole-sequence tensor src[seq_of[i]] (seq_of empty: chunk i is sequence i).
+  OwnedTensor pack(const std::vector<SeqChunk>& chunks, const std::vector<size_t>& seq_of,
+                   const std::vector<OwnedTensor>& src, int64_t cols) {
+    int64_t rows = 0;
+    for (const SeqChunk& c : chunks) rows += c.len;
+    OwnedTensor t = ops.empty(rows, cols, DType::F32);
+    for (size_t i = 0; i < chunks.size(); ++i)
+      for (int32_t r = 0; r < chunks[i].len; ++r)
+        for (int64_t c = 0; c < cols; ++c)
+          t->row<float>(chunks[i].row0 + r)[c] = src[seq_of.empty() ? i : seq_of[i]]->row<float>(chunks[i].pos0 + r)[c];
+    return t;
+  }
   static double at(const Tensor& t, int64_t r, int64_t c) {
     switch (t.dtype) {
       case DType::F32: return t.row<const float>(r)[c];
@@ -142,15 +155,8 @@ TEST_F(CpuOpsTest, MambaConvAndScanContinueFromState) {
         chunks.push_back({rows, n, call == 0 ? 0 : split[s], slot_of[s]});
         rows += n;
       }
-      auto pack = [&](std::vector<OwnedTensor>& src, int64_t cols) {
-        OwnedTensor t = ops.empty(rows, cols, DType::F32);
-        for (size_t s = 0; s < lens.size(); ++s)
-          for (int32_t r = 0; r < chunks[s].len; ++r)
-            for (int64_t c = 0; c < cols; ++c)
-              t->row<float>(chunks[s].row0 + r)[c] = src[s]->row<float>(chunks[s].pos0 + r)[c];
-        return t;
-      };
-      OwnedTensor x = pack(xs, E), dt = pack(dts, E), B = pack(Bs, N), C = pack(Cs, N), z = pack(zs, E);
+      OwnedTensor x = pack(chunks, {}, xs, E), dt = pack(chunks, {}, dts, E), B = pack(chunks, {}, Bs, N),
+                  C = pack(chunks, {}, Cs, N), z = pack(chunks, {}, zs, E);
       OwnedTensor c = ops.empty(rows, E, DType::F32), y = ops.empty(rows, E, DType::F32);
       ops.mamba_conv(*c, *x, *w, *b, state, chunks);
       ops.mamba_scan(*y, *c, *dt, *A, *B, *C, *D, *dt_bias, &z.view, state, chunks);
@@ -238,15 +244,7 @@ TEST_F(CpuOpsTest, DiffAttentionRingAndPages) {
         std::vector<size_t> seq_of;
         for (size_t s = 0; s < lens.size(); ++s)
           if ((call == 0 ? split[s] : lens[s] - split[s]) > 0) seq_of.push_back(s);
-        auto pack = [&](std::vector<OwnedTensor>& src, int64_t cols) {
-          OwnedTensor t = ops.empty(rows, cols, DType::F32);
-          for (size_t i = 0; i < chunks.size(); ++i)
-            for (int32_t r = 0; r < chunks[i].len; ++r)
-              for (int64_t c = 0; c < cols; ++c)
-                t->row<float>(chunks[i].row0 + r)[c] = src[seq_of[i]]->row<float>(chunks[i].pos0 + r)[c];
-          return t;
-        };
-        OwnedTensor qc = pack(q, H * dh), kc = pack(k, kv_row), vc = pack(v, kv_row);
+        OwnedTensor qc = pack(chunks, seq_of, q, H * dh), kc = pack(chunks, seq_of, k, kv_row), vc = pack(chunks, seq_of, v, kv_row);
         OwnedTensor out = ops.empty(rows, H * dh, DType::F32);
         DiffAttnKv kv;
         kv.window = cs.window;
@@ -373,15 +371,7 @@ TEST_F(CpuOpsTest, AttentionOverPagesAgainstFloat64) {
         seq_of.push_back(s);
         rows += n;
       }
-      auto pack = [&](std::vector<OwnedTensor>& src, int64_t cols) {
-        OwnedTensor t = ops.empty(rows, cols, DType::F32);
-        for (size_t i = 0; i < chunks.size(); ++i)
-          for (int32_t r = 0; r < chunks[i].len; ++r)
-            for (int64_t c = 0; c < cols; ++c)
-              t->row<float>(chunks[i].row0 + r)[c] = src[seq_of[i]]->row<float>(chunks[i].pos0 + r)[c];
-        return t;
-      };
-      OwnedTensor qc = pack(q, H * dh), kc = pack(k, kv_row), vc = pack(v, kv_row);
+      OwnedTensor qc = pack(chunks, seq_of, q, H * dh), kc = pack(chunks, seq_of, k, kv_row), vc = pack(chunks, seq_of, v, kv_row);
       OwnedTensor out = ops.empty(rows, H * dh, DType::F32);
       ops.kv_pages_write(pages, *kc, *vc, chunks);
       ops.attention(*out, *qc, pages, chunks, p);
