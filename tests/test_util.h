@@ -2,6 +2,7 @@
 // Helpers shared by the tests: fixture paths, reading reference tensors, scratch folders.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <string>
@@ -54,6 +55,25 @@ inline Array read_array(const SafetensorsFile& file, const std::string& name) {
     throw std::runtime_error("read_array: unsupported dtype");
   }
   return a;
+}
+
+// The prompts of a golden case: each row's real tokens (where attention_mask is 1) and the column
+// of the left-padded layout where they start.
+struct GoldenPrompts {
+  std::vector<std::vector<int32_t>> rows;
+  std::vector<int64_t> first;
+};
+
+inline GoldenPrompts golden_prompts(const Array& ids, const Array& mask) {
+  const int64_t B = ids.dim(0), P = ids.dim(1);
+  GoldenPrompts g{std::vector<std::vector<int32_t>>(B), std::vector<int64_t>(B, P)};
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t p = 0; p < P; ++p)
+      if (mask.i[b * P + p]) {
+        g.first[b] = std::min(g.first[b], p);
+        g.rows[b].push_back(static_cast<int32_t>(ids.i[b * P + p]));
+      }
+  return g;
 }
 
 // A fresh empty folder under the system temp dir, removed with the object.

@@ -35,17 +35,12 @@ TEST_P(Phi3GoldenParity, Fp32Logits) {
   ASSERT_EQ(ref_prefill.dim(2), V);
 
   StateCache cache = model->make_cache({static_cast<int>(B), P + N, 4, 0});
-  std::vector<std::vector<int32_t>> seq(B);  // each row's real tokens so far
+  test::GoldenPrompts prompts = test::golden_prompts(ids, mask);
+  std::vector<std::vector<int32_t>>& seq = prompts.rows;  // each row's real tokens so far
+  const std::vector<int64_t>& first = prompts.first;
   std::vector<int> slots;
-  std::vector<int64_t> first(B);
   StepBatch prefill;
   for (int64_t b = 0; b < B; ++b) {
-    first[b] = P;
-    for (int64_t p = 0; p < P; ++p)
-      if (mask.i[b * P + p]) {
-        first[b] = std::min(first[b], p);
-        seq[b].push_back(static_cast<int32_t>(ids.i[b * P + p]));
-      }
     slots.push_back(cache.acquire());
     prefill.add(slots.back(), seq[b], true);
   }

@@ -48,16 +48,11 @@ TEST_P(GoldenGpu, Bf16AgainstFp32Pure) {
   StateCache cache = model->make_cache({static_cast<int>(B), P + N, 16, 0});
   StepBatch prefill;
   std::vector<int> slots;
-  std::vector<int64_t> first(B, P);
+  const test::GoldenPrompts prompts = test::golden_prompts(ids, mask);
+  const std::vector<int64_t>& first = prompts.first;
   for (int64_t b = 0; b < B; ++b) {
-    std::vector<int32_t> row;
-    for (int64_t p = 0; p < P; ++p)
-      if (mask.i[b * P + p]) {
-        first[b] = std::min(first[b], p);
-        row.push_back(static_cast<int32_t>(ids.i[b * P + p]));
-      }
     slots.push_back(cache.acquire());
-    prefill.add(slots.back(), row, true);
+    prefill.add(slots.back(), prompts.rows[b], true);
   }
   std::vector<float> host;
   auto run = [&](const StepBatch& batch) {
