@@ -1,10 +1,11 @@
-// Mamba-1 token mixing on the GPU: causal depthwise conv and selective scan, one thread per
-// (sequence, channel), each continuing from and updating that sequence's float32 state.
+// Mamba-1 token mixing on the GPU: causal depthwise conv and selective scan per (sequence, channel),
+// each continuing from and updating that sequence's float32 state.
 //
 // Prefill of long chunks scans in parallel over time segments: pass 1 scans every segment from a
 // zero state and records its end state and total decay; pass 2 carries the true start state across
 // segments (a short sequential loop per channel); pass 3 rescans each segment from its true start
-// state and writes the outputs. Decode (one token) and short chunks use one sequential pass.
+// state and writes the outputs. Decode and other short chunks use one sequential pass, four lanes per
+// channel when the state size allows (scan_step_kernel), else one thread per channel.
 #include <algorithm>
 
 #include "sambay/ops/cuda/cuda_check.h"
