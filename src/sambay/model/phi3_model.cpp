@@ -69,9 +69,8 @@ OwnedTensor Phi3Model::forward(const StepBatch& batch, StateCache& cache) {
   const int64_t h = c.hidden_size, H = c.num_attention_heads, Hkv = c.num_key_value_heads, dh = c.head_dim();
   const DType act = ops_.activation_dtype();
   const float eps = static_cast<float>(c.rms_norm_eps);
-  const RopeParams q_rope{H, dh, c.rotary_dim(), w_.inv_freq, static_cast<float>(c.attention_factor)};
-  RopeParams k_rope = q_rope;
-  k_rope.num_heads = Hkv;
+  // Q and K heads sit side by side in the qkv projection: one rotation covers both.
+  const RopeParams rope{H + Hkv, dh, c.rotary_dim(), w_.inv_freq, static_cast<float>(c.attention_factor)};
   const AttentionParams attn{H, Hkv, dh, 1.0f / std::sqrt(static_cast<float>(dh))};
 
   OwnedTensor x = ops_.empty(T, h, DType::F32), u = ops_.empty(T, h, act);
@@ -86,8 +85,7 @@ OwnedTensor Phi3Model::forward(const StepBatch& batch, StateCache& cache) {
     ops_.linear(*qkv, *u, lw.qkv, nullptr);
     const Tensor q = qkv->cols_slice(0, H * dh), k = qkv->cols_slice(H * dh, Hkv * dh);
     const Tensor v = qkv->cols_slice((H + Hkv) * dh, Hkv * dh);
-    ops_.rope(q, chunks, long_set, q_rope);
-    ops_.rope(k, chunks, long_set, k_rope);
+    ops_.rope(qkv->cols_slice(0, (H + Hkv) * dh), chunks, long_set, rope);
     const KvPagesRef pages = cache.pages(static_cast<int>(i));
     ops_.kv_pages_write(pages, k, v, chunks);
     OwnedTensor o = ops_.empty(T, H * dh, act);
