@@ -317,18 +317,17 @@ TEST_F(CpuOpsTest, RopeRotatesPairsPerChunkFactorSet) {
   OwnedTensor inv = random(2, half, 0, 0.5f);
   for (int64_t i = 0; i < inv->numel(); ++i) inv->ptr<float>()[i] = std::abs(inv->ptr<float>()[i]) + 1e-3f;
   const RopeParams p{heads, dh, rot, *inv, 1.3f};
-  const std::vector<SeqChunk> chunks = {{0, 3, 5, 0}, {3, 1, 4000, 1}, {4, 2, 0, 2}};
-  const std::vector<uint8_t> long_set = {0, 1, 1};
+  const std::vector<SeqChunk> chunks = {{0, 3, 5, 0, 0}, {3, 1, 4000, 1, 1}, {4, 2, 0, 2, 1}};
   OwnedTensor x = random(6, heads * dh, 4), before = ops.empty(6, heads * dh, DType::F32);
   ops.copy(*before, *x);
-  ops.rope(*x, chunks, long_set, p);
+  ops.rope(*x, chunks, p);
   for (size_t ci = 0; ci < chunks.size(); ++ci)
     for (int32_t t = 0; t < chunks[ci].len; ++t) {
       const int64_t r = chunks[ci].row0 + t;
       const double pos = static_cast<double>(chunks[ci].pos0 + t);
       for (int64_t h = 0; h < heads; ++h) {
         for (int64_t j = 0; j < half; ++j) {
-          const double a = pos * at(*inv, long_set[ci], j), c = std::cos(a) * 1.3, sn = std::sin(a) * 1.3;
+          const double a = pos * at(*inv, chunks[ci].rope_set, j), c = std::cos(a) * 1.3, sn = std::sin(a) * 1.3;
           const double x0 = at(*before, r, h * dh + j), x1 = at(*before, r, h * dh + j + half);
           // Angles up to ~2000 rad: float32 angle rounding (~1e-4 rad) bounds the agreement.
           ASSERT_NEAR(at(*x, r, h * dh + j), x0 * c - x1 * sn, 2e-3) << "row " << r << " head " << h << " pair " << j;

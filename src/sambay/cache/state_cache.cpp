@@ -44,6 +44,7 @@ StateCache::StateCache(const StateLayout& l, Ops& ops, StateCacheOptions o)
   const DType kv = ops.activation_dtype();
   const int64_t S = o.max_seqs, E = l.d_inner;
   head_dim_ = l.head_dim;
+  kv_group_heads_ = l.kv_group_heads;
   for (int i = 0; i < l.mamba_layers; ++i) {
     conv_.push_back(ops.empty(S, E * (d_conv_ - 1), DType::F32));
     ssm_.push_back(ops.empty(S, E * d_state_, DType::F32));
@@ -133,7 +134,7 @@ KvRingRef StateCache::ring(int i) const { return {ring_k_.at(i).view, ring_v_.at
 
 KvPagesRef StateCache::pages(int layer) const {
   return {pages_k_.at(layer).view, pages_v_.at(layer).view, options_.page_size, page_table_.data(),
-          page_table_device_.view, pages_per_seq_, head_dim_};
+          page_table_device_.view, pages_per_seq_, head_dim_, kv_group_heads_};
 }
 
 }  // namespace sambay

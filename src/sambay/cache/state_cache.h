@@ -25,6 +25,7 @@ struct StateLayout {
   int paged_layers = 0;
   int64_t kv_row = 0;    // elements of K (and of V) per position and layer: kv_heads * head_dim
   int64_t head_dim = 0;
+  int64_t kv_group_heads = 2;  // kv heads the attention kernels read together (KvPagesRef::group_heads)
 };
 
 StateLayout samba_state_layout(const SambaConfig& config, const LayerTable& table);
@@ -86,7 +87,7 @@ class StateCache {
   std::vector<OwnedTensor> conv_, ssm_;     // per Mamba layer: [slots, E * (d_conv - 1)], [slots, E * N]
   std::vector<OwnedTensor> ring_k_, ring_v_;  // per sliding-window layer: [slots, W * kv_heads * head_dim]
   int64_t window_;
-  int64_t head_dim_ = 0;
+  int64_t head_dim_ = 0, kv_group_heads_ = 2;
   std::vector<OwnedTensor> pages_k_, pages_v_;  // per paged layer: [num_pages, page_size * kv_row]
   std::vector<int32_t> page_table_;          // [slots, max_pages_per_seq], -1 = none
   OwnedTensor page_table_device_;            // its copy on the device (the host table itself on the CPU)

@@ -15,6 +15,7 @@ StateLayout phi3_state_layout(const Phi3Config& c) {
   l.paged_layers = static_cast<int>(c.num_hidden_layers);
   l.kv_row = c.num_key_value_heads * c.head_dim();
   l.head_dim = c.head_dim();
+  l.kv_group_heads = 1;
   return l;
 }
 
@@ -59,10 +60,9 @@ OwnedTensor Phi3Model::forward(const StepBatch& batch, StateCache& cache) {
   cache.sync_page_table();
 
   std::vector<SeqChunk> chunks = batch.chunks;
-  std::vector<uint8_t> long_set;
   for (SeqChunk& ch : chunks) {
     ch.pos0 = cache.length(ch.slot);
-    long_set.push_back(c.longrope() && ch.pos0 + ch.len > c.original_max_position_embeddings ? 1 : 0);
+    ch.rope_set = c.longrope() && ch.pos0 + ch.len > c.original_max_position_embeddings ? 1 : 0;
   }
   ops_.set_step_inputs(batch.tokens, chunks);
 
@@ -85,7 +85,7 @@ OwnedTensor Phi3Model::forward(const StepBatch& batch, StateCache& cache) {
     ops_.linear(*qkv, *u, lw.qkv, nullptr);
     const Tensor q = qkv->cols_slice(0, H * dh), k = qkv->cols_slice(H * dh, Hkv * dh);
     const Tensor v = qkv->cols_slice((H + Hkv) * dh, Hkv * dh);
-    ops_.rope(qkv->cols_slice(0, (H + Hkv) * dh), chunks, long_set, rope);
+    ops_.rope(qkv->cols_slice(0, (H + Hkv) * dh), chunks, rope);
     const KvPagesRef pages = cache.pages(static_cast<int>(i));
     ops_.kv_pages_write(pages, k, v, chunks);
     OwnedTensor o = ops_.empty(T, H * dh, act);

@@ -17,6 +17,7 @@ struct SeqChunk {
   int32_t len = 0;   // rows (tokens) of this sequence in this step
   int64_t pos0 = 0;  // absolute position of the first of them
   int32_t slot = 0;  // state-cache slot of the sequence
+  int32_t rope_set = 0;  // rotary factor set of the sequence (LongRoPE: 0 short, 1 long); only rope reads it
 
   bool operator==(const SeqChunk&) const = default;  // field by field: the struct has padding
 };
@@ -40,8 +41,9 @@ struct KvRingRef {
 // The shared K/V of the full-attention layer in pages of `page_size` positions:
 // k, v are [num_pages, page_size * kv_heads * head_dim]; position p of the sequence in `slot` lives in
 // page page_table[slot * table_stride + p / page_size]. Where in the page is the backend's choice
-// (only its kv_pages_write and diff_attention read or write pages): the CPU keeps row p % page_size
-// of [kv_heads * head_dim]; CUDA groups a page's rows by kv head pair.
+// (only its kv_pages_write and attention kernels read or write pages): the CPU keeps row
+// p % page_size of [kv_heads * head_dim]; CUDA groups a page's rows by `group_heads` kv heads (2:
+// the pairs differential attention reads together; 1: one head, for plain attention).
 struct KvPagesRef {
   Tensor k, v;
   int64_t page_size = 0;
@@ -49,6 +51,7 @@ struct KvPagesRef {
   Tensor page_table_device;             // the same table on the backend's device, I32 [slots, table_stride]
   int64_t table_stride = 0;
   int64_t head_dim = 0;
+  int64_t group_heads = 2;
 };
 
 // Where differential attention reads keys and values.
@@ -167,10 +170,9 @@ class Ops {
   }
   // In place on x [rows, num_heads * head_dim]: rotates each head's first rotary_dim dims by the
   // angle position * inv_freq[set][j] (j < rotary_dim / 2; x[j], x[j + rotary_dim / 2] as a pair),
-  // cos and sin times the magnitude. A chunk's rows sit at positions pos0 ...; chunk i uses the
-  // factor set long_set[i] (0 short, 1 long).
-  virtual void rope(const Tensor& x, std::span<const SeqChunk> chunks, std::span<const uint8_t> long_set,
-                    const RopeParams& p) {
+  // cos and sin times the magnitude. A chunk's rows sit at positions pos0 ... and use the factor
+  // set inv_freq[chunk.rope_set].
+  virtual void rope(const Tensor& x, std::span<const SeqChunk> chunks, const RopeParams& p) {
     unsupported("rope");
   }
   // Causal attention of each chunk's queries over positions 0 .. p of its sequence, all read from

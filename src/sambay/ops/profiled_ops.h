@@ -101,9 +101,8 @@ class ProfiledOps final : public Ops {
   void add_rms_norm(const Tensor& x, const Tensor& y, const Tensor& out, const Tensor& w, float eps) override {
     timed("add_rms_norm", [&] { inner_.add_rms_norm(x, y, out, w, eps); });
   }
-  void rope(const Tensor& x, std::span<const SeqChunk> chunks, std::span<const uint8_t> long_set,
-            const RopeParams& p) override {
-    timed("rope", [&] { inner_.rope(x, chunks, long_set, p); });
+  void rope(const Tensor& x, std::span<const SeqChunk> chunks, const RopeParams& p) override {
+    timed("rope", [&] { inner_.rope(x, chunks, p); });
   }
   void attention(const Tensor& out, const Tensor& q, const KvPagesRef& pages, std::span<const SeqChunk> chunks,
                  const AttentionParams& p) override {

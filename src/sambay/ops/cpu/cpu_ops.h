@@ -36,8 +36,7 @@ class CpuOps final : public Ops {
   void argmax_rows(const Tensor& logits, std::span<int32_t> ids) override;
 
   void rms_norm(const Tensor& out, const Tensor& in, const Tensor& w, float eps) override;
-  void rope(const Tensor& x, std::span<const SeqChunk> chunks, std::span<const uint8_t> long_set,
-            const RopeParams& p) override;
+  void rope(const Tensor& x, std::span<const SeqChunk> chunks, const RopeParams& p) override;
   void attention(const Tensor& out, const Tensor& q, const KvPagesRef& pages, std::span<const SeqChunk> chunks,
                  const AttentionParams& p) override;
 

@@ -28,17 +28,15 @@ void CpuOps::rms_norm(const Tensor& out, const Tensor& in, const Tensor& w, floa
   }
 }
 
-void CpuOps::rope(const Tensor& x, std::span<const SeqChunk> chunks, std::span<const uint8_t> long_set,
-                  const RopeParams& p) {
+void CpuOps::rope(const Tensor& x, std::span<const SeqChunk> chunks, const RopeParams& p) {
   const int64_t half = p.rotary_dim / 2;
   SAMBAY_CHECK(x.dtype == DType::F32 && x.cols == p.num_heads * p.head_dim && p.rotary_dim % 2 == 0 &&
-                   p.rotary_dim <= p.head_dim && p.inv_freq.rows == 2 && p.inv_freq.cols == half &&
-                   long_set.size() == chunks.size(),
+                   p.rotary_dim <= p.head_dim && p.inv_freq.rows == 2 && p.inv_freq.cols == half,
                "cpu rope: shape mismatch");
   std::vector<float> cs(static_cast<size_t>(2 * half));
   for (size_t ci = 0; ci < chunks.size(); ++ci) {
     const SeqChunk& c = chunks[ci];
-    const float* inv = p.inv_freq.row<const float>(long_set[ci] ? 1 : 0);
+    const float* inv = p.inv_freq.row<const float>(c.rope_set ? 1 : 0);
     for (int32_t t = 0; t < c.len; ++t) {
       // The angle is a float32 product, cos and sin are taken in float32 and scaled, as the
       // reference computes them.

@@ -283,12 +283,13 @@ void CudaOps::kv_ring_write(const KvRingRef& ring, const Tensor& k, const Tensor
 void CudaOps::kv_pages_write(const KvPagesRef& pages, const Tensor& k, const Tensor& v,
                              std::span<const SeqChunk> chunks) {
   SAMBAY_CUDA_REQUIRE(pages.k.dtype == DType::BF16 && k.dtype == DType::BF16, "kv_pages_write: K/V must be BF16");
-  SAMBAY_CUDA_REQUIRE(pages.head_dim > 0 && k.cols % (2 * pages.head_dim) == 0,
-                      "kv_pages_write: pages need a head_dim that divides the K/V row into head pairs");
+  const int64_t group_width = pages.group_heads * pages.head_dim;
+  SAMBAY_CUDA_REQUIRE(group_width > 0 && k.cols % group_width == 0,
+                      "kv_pages_write: pages need a head_dim that divides the K/V row into head groups");
   if (k.rows == 0) return;
   launch_overlapped(stream_, dim3(k.rows), dim3(128), 0, kv_pages_write_kernel, pages.k.ptr<bf16>(),
                     pages.v.ptr<bf16>(), pages.page_table_device.ptr<const int32_t>(), pages.table_stride,
-                    static_cast<int>(pages.page_size), static_cast<int>(k.cols), static_cast<int>(2 * pages.head_dim),
+                    static_cast<int>(pages.page_size), static_cast<int>(k.cols), static_cast<int>(group_width),
                     k.ptr<const bf16>(), k.stride, v.ptr<const bf16>(), v.stride, device_chunks(chunks),
                     static_cast<int>(chunks.size()));
 }
@@ -306,7 +307,8 @@ void CudaOps::diff_attention(const Tensor& out, const Tensor& q, const DiffAttnK
   src.kv_row = static_cast<int>(p.num_kv_heads * p.head_dim);
   src.pair_width = static_cast<int>(2 * p.head_dim);
   if (kv.pages) {
-    SAMBAY_CUDA_REQUIRE(kv.pages->head_dim == p.head_dim, "diff_attention: pages were written with another head_dim");
+    SAMBAY_CUDA_REQUIRE(kv.pages->head_dim == p.head_dim && kv.pages->group_heads == 2,
+                        "diff_attention: pages were written with another head_dim or not in head pairs");
     src.paged = true;
     src.k_pages = kv.pages->k.ptr<const bf16>();
     src.v_pages = kv.pages->v.ptr<const bf16>();
