@@ -70,5 +70,35 @@ TEST(StateCache, PagedLayersShareThePageTable) {
   EXPECT_THROW(cache.mamba(0), std::out_of_range);
 }
 
+// A sequence run again from position 0 keeps its slot: clear() gives back its pages and empties its
+// state, and the factor set recorded for its keys goes back to the short one.
+TEST(StateCache, ClearEmptiesASlotInPlace) {
+  const SambaConfig c = load_samba_config(test::golden_dir() / "tiny-l8-h64-w8");
+  CpuOps ops;
+  StateCache cache(c, build_layer_table(c), ops, {2, 40, 8, 0});
+  const int other = cache.acquire(), slot = cache.acquire();
+  ASSERT_TRUE(cache.reserve(other, 9));
+  ASSERT_TRUE(cache.reserve(slot, 17));
+  cache.commit(slot, 17);
+  cache.set_rope_set(slot, 1);
+  const MambaStateRef m = cache.mamba(0);
+  std::fill_n(m.ssm.row<float>(slot), m.ssm.cols, 1.0f);
+  const int64_t free_before = cache.free_pages();
+
+  cache.clear(slot);
+  EXPECT_EQ(cache.length(slot), 0);
+  EXPECT_EQ(cache.rope_set(slot), 0);
+  EXPECT_EQ(cache.free_pages(), free_before + 3);
+  EXPECT_EQ(cache.free_slots(), 0) << "the slot stays taken";
+  for (int64_t i = 0; i < m.ssm.cols; ++i) ASSERT_EQ(m.ssm.row<float>(slot)[i], 0.0f);
+  EXPECT_TRUE(cache.reserve(slot, 40));
+
+  cache.set_rope_set(slot, 1);
+  cache.release(slot);
+  EXPECT_THROW(cache.clear(slot), Error);
+  EXPECT_THROW(cache.set_rope_set(slot, 1), Error);
+  EXPECT_EQ(cache.rope_set(cache.acquire()), 0);
+}
+
 }  // namespace
 }  // namespace sambay

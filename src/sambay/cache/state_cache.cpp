@@ -64,6 +64,7 @@ StateCache::StateCache(const StateLayout& l, Ops& ops, StateCacheOptions o)
     page_table_device_ = ops.empty(S, pages_per_seq_, DType::I32);
   }
   lengths_.assign(S, 0);
+  rope_sets_.assign(S, 0);
   in_use_.assign(S, false);
   for (int s = o.max_seqs - 1; s >= 0; --s) free_slots_.push_back(s);
   for (int64_t p = options_.num_pages - 1; p >= 0; --p) free_pages_.push_back(static_cast<int32_t>(p));
@@ -78,23 +79,43 @@ int StateCache::acquire() {
   const int slot = free_slots_.back();
   free_slots_.pop_back();
   in_use_[slot] = true;
-  lengths_[slot] = 0;
-  for (auto& t : conv_) ops_.zero(t.view.rows_slice(slot, 1));
-  for (auto& t : ssm_) ops_.zero(t.view.rows_slice(slot, 1));
+  empty_slot(slot);
+  zero_recurrent_state(slot);
   return slot;
 }
 
 void StateCache::release(int slot) {
   check_slot(slot);
+  empty_slot(slot);
+  in_use_[slot] = false;
+  free_slots_.push_back(slot);
+}
+
+void StateCache::clear(int slot) {
+  check_slot(slot);
+  empty_slot(slot);
+  zero_recurrent_state(slot);
+}
+
+void StateCache::set_rope_set(int slot, int32_t set) {
+  check_slot(slot);
+  rope_sets_[slot] = set;
+}
+
+void StateCache::empty_slot(int slot) {
   int32_t* table = &page_table_[slot * pages_per_seq_];
   for (int64_t i = 0; i < pages_per_seq_ && table[i] >= 0; ++i) {
     free_pages_.push_back(table[i]);
     table[i] = -1;
     page_table_dirty_ = true;
   }
-  in_use_[slot] = false;
   lengths_[slot] = 0;
-  free_slots_.push_back(slot);
+  rope_sets_[slot] = 0;
+}
+
+void StateCache::zero_recurrent_state(int slot) {
+  for (auto& t : conv_) ops_.zero(t.view.rows_slice(slot, 1));
+  for (auto& t : ssm_) ops_.zero(t.view.rows_slice(slot, 1));
 }
 
 bool StateCache::reserve(int slot, int64_t n) {

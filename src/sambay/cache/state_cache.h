@@ -58,7 +58,14 @@ class StateCache {
   // A free slot with empty state; throws when every slot is taken.
   int acquire();
   void release(int slot);
+  // Empties the slot's state and keeps the slot (a sequence that is about to be run again from
+  // position 0).
+  void clear(int slot);
   int64_t length(int slot) const { return lengths_.at(slot); }
+  // The rotary factor set the slot's cached keys were rotated with (LongRoPE: 0 short, 1 long).
+  // The model that wrote them records it; an empty slot says 0.
+  int32_t rope_set(int slot) const { return rope_sets_.at(slot); }
+  void set_rope_set(int slot, int32_t set);
   int free_slots() const { return static_cast<int>(free_slots_.size()); }
   int64_t free_pages() const { return static_cast<int64_t>(free_pages_.size()); }
   const StateCacheOptions& options() const { return options_; }
@@ -79,6 +86,8 @@ class StateCache {
 
  private:
   void check_slot(int slot) const;
+  void empty_slot(int slot);            // gives back its pages, length 0, rope set 0
+  void zero_recurrent_state(int slot);  // the Mamba conv inputs and SSM state (rings need none: nothing before position 0 is read)
 
   Ops& ops_;
   uint64_t id_;
@@ -94,6 +103,7 @@ class StateCache {
   bool page_table_dirty_ = true;
   int64_t pages_per_seq_;
   std::vector<int64_t> lengths_;
+  std::vector<int32_t> rope_sets_;
   std::vector<bool> in_use_;
   std::vector<int> free_slots_;
   std::vector<int32_t> free_pages_;
