@@ -258,7 +258,7 @@ __global__ void __launch_bounds__(64) diff_attn_decode_mma_kernel(DecodeArgs a) 
     __syncthreads();  // both warps' copies of this stage have landed
     const int kd = static_cast<int>(k0 - ke);  // key kd + t is in range while negative
     auto keep = [ng](int qr, int kp) { return qr < ng && kp < 0; };
-    map_tile<DH>(a.scale, qf, sK[stage][m], sV[stage], o, mrow, lrow, kd, keep, ra, rb, gq, tq);
+    map_tile<DH, 2 * DH>(a.scale, qf, sK[stage][m], sV[stage], o, mrow, lrow, kd, keep, ra, rb, gq, tq);
     __syncthreads();  // this stage is refilled two tiles later
   }
 

@@ -83,8 +83,8 @@ __global__ void __launch_bounds__(128, 2) diff_attn_mma_kernel(PrefillArgs a) {
     const int kd = static_cast<int>(k0 - pos_first);
     const int window = a.window;
     auto keep = [rows, window](int qr, int kp) { return qr < rows && kp <= qr && (window == 0 || kp > qr - window); };
-    map_tile<DH>(a.scale, qf[0], sK[stage][0], sV[stage], o[0], mrow[0], lrow[0], kd, keep, ra, rb, gq, tq);
-    map_tile<DH>(a.scale, qf[1], sK[stage][1], sV[stage], o[1], mrow[1], lrow[1], kd, keep, ra, rb, gq, tq);
+    map_tile<DH, 2 * DH>(a.scale, qf[0], sK[stage][0], sV[stage], o[0], mrow[0], lrow[0], kd, keep, ra, rb, gq, tq);
+    map_tile<DH, 2 * DH>(a.scale, qf[1], sK[stage][1], sV[stage], o[1], mrow[1], lrow[1], kd, keep, ra, rb, gq, tq);
     __syncthreads();  // this stage is refilled two tiles later
   }
 

@@ -34,14 +34,15 @@ __device__ __forceinline__ void stage_kv_tile(const KvSource& kv, const SeqChunk
   asm volatile("cp.async.commit_group;\n" ::);
 }
 
-// One map's share of a key tile for this warp's 16 rows: scores, online softmax, O += P [v1 | v2].
+// One map's share of a key tile for this warp's 16 rows: scores, online softmax, O += P V, where V
+// is VW wide ([v1 | v2] for differential attention, one head's values for plain attention).
 // keep(query row, kd + key within the tile) says which scores count; the others are -inf.
-template <int DH, class Keep>
+template <int DH, int VW, class Keep>
 __device__ __forceinline__ void map_tile(float scale, const uint32_t (&qf)[DH / 16][4], const bf16 (*sK_m)[DH + 8],
-                                         const bf16 (*sV)[2 * DH + 8], float (&om)[2 * DH / 8][4], float (&mrow_m)[2],
+                                         const bf16 (*sV)[VW + 8], float (&om)[VW / 8][4], float (&mrow_m)[2],
                                          float (&lrow_m)[2], int kd, const Keep& keep, int ra, int rb, int gq, int tq) {
   constexpr int KS = DH / 16;
-  constexpr int ON = 2 * DH / 8;
+  constexpr int ON = VW / 8;
     float s[kBK / 8][4];
 #pragma unroll
     for (int n = 0; n < kBK / 8; ++n) s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.0f;
@@ -100,7 +101,7 @@ __device__ __forceinline__ void map_tile(float scale, const uint32_t (&qf)[DH / 
       om[n][2] *= corr_b;
       om[n][3] *= corr_b;
     }
-    // O_m += P [v1 | v2]: the score accumulators are already in the A-operand layout.
+    // O_m += P V: the score accumulators are already in the A-operand layout.
 #pragma unroll
     for (int kk = 0; kk < kBK / 16; ++kk) {
       const uint32_t pa[4] = {pack_bf16(s[2 * kk][0], s[2 * kk][1]), pack_bf16(s[2 * kk][2], s[2 * kk][3]),

@@ -48,6 +48,11 @@ class CudaOps final : public Ops {
   void add_layer_norm(const Tensor& x, const Tensor& y, const Tensor& out, const Tensor& w, const Tensor& b,
                       float eps) override;
   void silu_mul(const Tensor& out, const Tensor& gate, const Tensor& x) override;
+  void rms_norm(const Tensor& out, const Tensor& in, const Tensor& w, float eps) override;
+  void add_rms_norm(const Tensor& x, const Tensor& y, const Tensor& out, const Tensor& w, float eps) override;
+  void rope(const Tensor& x, std::span<const SeqChunk> chunks, const RopeParams& p) override;
+  void attention(const Tensor& out, const Tensor& q, const KvPagesRef& pages, std::span<const SeqChunk> chunks,
+                 const AttentionParams& p) override;
   void linear_swiglu(const Tensor& out, const Tensor& in, const Tensor& w) override;
   void gather_rows(const Tensor& out, const Tensor& in, std::span<const int32_t> rows) override;
   void argmax_rows(const Tensor& logits, std::span<int32_t> ids) override;

@@ -1,0 +1,108 @@
+// The plain-transformer CUDA ops (RMSNorm, rotary embedding, grouped-query attention over pages)
+// against the CPU reference on random inputs, outputs poisoned with NaN.
+#include <gtest/gtest.h>
+
+#include <numeric>
+
+#include "gpu_test_util.h"
+
+namespace sambay {
+namespace {
+
+using test::Pair;
+
+constexpr double kBf16Out = 6e-3;   // ||err|| / ||ref|| for BF16 outputs of float32 math
+constexpr double kAttention = 2e-2; // plus BF16 probabilities in the tensor-core kernels
+
+class CudaTransformerOps : public test::GpuTest {};
+
+TEST_F(CudaTransformerOps, RmsNorms) {
+  for (int64_t cols : {64, 3072, 333, 5000}) {  // 5000: wider than the register-resident kernel
+    Pair x = random(7, cols, 3, DType::F32), w = random(1, cols, 1, DType::F32), y = output(7, cols);
+    cpu.rms_norm(*y.cpu, *x.cpu, *w.cpu, 1e-5f);
+    gpu->rms_norm(*y.gpu, *x.gpu, *w.gpu, 1e-5f);
+    EXPECT_LE(rel_error(y), kBf16Out) << "rms_norm " << cols;
+    for (DType yt : {DType::BF16, DType::F32}) {
+      Pair x2 = random(7, cols, 3, DType::F32), y2 = random(7, cols, 1, yt), u2 = output(7, cols);
+      cpu.add_rms_norm(*x2.cpu, *y2.cpu, *u2.cpu, *w.cpu, 1e-5f);
+      gpu->add_rms_norm(*x2.gpu, *y2.gpu, *u2.gpu, *w.gpu, 1e-5f);
+      EXPECT_LE(rel_error(x2), 1e-6) << "add_rms_norm residual " << cols;
+      EXPECT_LE(rel_error(u2), kBf16Out) << "add_rms_norm output " << cols;
+    }
+  }
+}
+
+// Partial rotary with both factor sets, on a column slice (the Q and K heads of a qkv row), at
+// positions up to 131071 (angles where fast sine intrinsics would be wrong).
+TEST_F(CudaTransformerOps, Rope) {
+  struct Case {
+    int64_t heads, dh, rot;
+  };
+  for (const Case cs : {Case{32, 128, 96}, Case{8, 24, 18}, Case{8, 16, 12}, Case{3, 64, 64}}) {
+    const int64_t half = cs.rot / 2;
+    std::vector<float> inv(static_cast<size_t>(2 * half));
+    for (int64_t j = 0; j < half; ++j) {
+      const float base = std::pow(10000.0f, static_cast<float>(2 * j) / static_cast<float>(cs.rot));
+      inv[j] = 1.0f / base;
+      inv[half + j] = 1.0f / (base * (1.0f + static_cast<float>(j)));
+    }
+    Pair freq = from_values(inv, 2, half, DType::F32);
+    const RopeParams pc{cs.heads, cs.dh, cs.rot, *freq.cpu, 1.19f};
+    RopeParams pg = pc;
+    pg.inv_freq = *freq.gpu;
+    const std::vector<SeqChunk> chunks = {{0, 5, 0, 0, 0}, {5, 1, 4095, 1, 0}, {6, 3, 131068, 2, 1}, {9, 2, 7, 3, 1}};
+    Pair x = random(11, cs.heads * cs.dh, 2, DType::BF16, 40);
+    cpu.rope(*x.cpu, chunks, pc);
+    gpu->rope(*x.gpu, chunks, pg);
+    EXPECT_LE(rel_error(x), kBf16Out) << "heads " << cs.heads << " dh " << cs.dh << " rot " << cs.rot;
+  }
+}
+
+// Grouped-query attention over pages for two sequences: prompts (tensor-core tiles where the head
+// dim allows, 64-row tiles and a short chunk), a mixed step (a chunk beside a decode row), then
+// decode steps (split keys). Head dims 16, 32, 64, 128 take the tensor cores; 24 and 40 the
+// CUDA-core kernel.
+TEST_F(CudaTransformerOps, Attention) {
+  struct Case {
+    int64_t H, Hkv, dh;
+  };
+  for (const Case cs : {Case{24, 8, 128}, Case{6, 2, 16}, Case{6, 2, 24}, Case{6, 2, 32}, Case{8, 8, 64},
+                        Case{34, 1, 32}, Case{4, 2, 40}}) {
+    const int64_t H = cs.H, Hkv = cs.Hkv, dh = cs.dh, kv_row = Hkv * dh;
+    const int64_t page = 16, pages_per_seq = 80;
+    Pair pk = random(2 * pages_per_seq, page * kv_row), pv = random(2 * pages_per_seq, page * kv_row);
+    std::vector<int32_t> table(2 * pages_per_seq);
+    std::iota(table.rbegin(), table.rend(), 0);  // slot 0 gets the last pages: exercises the table
+    OwnedTensor table_dev = gpu->empty(2, pages_per_seq, DType::I32);
+    gpu->from_host(*table_dev, table.data());
+    const KvPagesRef pc{*pk.cpu, *pv.cpu, page, table.data(), Tensor(table.data(), DType::I32, 2, pages_per_seq),
+                        pages_per_seq, dh, 1};
+    const KvPagesRef pg{*pk.gpu, *pv.gpu, page, table.data(), *table_dev, pages_per_seq, dh, 1};
+    const AttentionParams p{H, Hkv, dh, 1.0f / std::sqrt(static_cast<float>(dh))};
+
+    // (length of sequence 0's chunk, of sequence 1's) per step.
+    const std::vector<std::pair<int32_t, int32_t>> steps = {{900, 5}, {40, 1}, {1, 1}, {1, 70}, {1, 1}};
+    int64_t len[2] = {0, 0};
+    for (size_t step = 0; step < steps.size(); ++step) {
+      std::vector<SeqChunk> chunks;
+      int32_t rows = 0;
+      for (int s = 0; s < 2; ++s) {
+        const int32_t n = s == 0 ? steps[step].first : steps[step].second;
+        chunks.push_back({rows, n, len[s], 1 - s});
+        rows += n;
+        len[s] += n;
+      }
+      Pair qkv = random(rows, (H + 2 * Hkv) * dh, 2);
+      const auto slice = [&](const OwnedTensor& t, int64_t c0, int64_t n) { return t->cols_slice(c0, n); };
+      cpu.kv_pages_write(pc, slice(qkv.cpu, H * dh, kv_row), slice(qkv.cpu, (H + Hkv) * dh, kv_row), chunks);
+      gpu->kv_pages_write(pg, slice(qkv.gpu, H * dh, kv_row), slice(qkv.gpu, (H + Hkv) * dh, kv_row), chunks);
+      Pair out = output(rows, H * dh);
+      cpu.attention(*out.cpu, slice(qkv.cpu, 0, H * dh), pc, chunks, p);
+      gpu->attention(*out.gpu, slice(qkv.gpu, 0, H * dh), pg, chunks, p);
+      EXPECT_LE(rel_error(out), kAttention) << "H=" << H << " Hkv=" << Hkv << " dh=" << dh << " step " << step;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace sambay
