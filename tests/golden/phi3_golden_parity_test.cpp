@@ -71,10 +71,9 @@ TEST_P(Phi3GoldenParity, Fp32Logits) {
     std::vector<int64_t> stepping;
     for (int64_t b = 0; b < B; ++b) {
       seq[b].push_back(static_cast<int32_t>(tokens.i[b * N + t - 1]));
-      if (model->needs_recompute(cache.length(slots[b]), 1)) {
+      if (model->needs_recompute(cache, slots[b], static_cast<int64_t>(seq[b].size()))) {
         // The sequence crosses into the long factor set: run it again from position 0.
-        cache.release(slots[b]);
-        slots[b] = cache.acquire();
+        cache.clear(slots[b]);
         StepBatch again;
         again.add(slots[b], seq[b], false);
         run(again);
@@ -116,12 +115,17 @@ TEST(Phi3Model, DummyWeightsAndTheRecomputeRule) {
   pre.add(slot, prompt, false);
   OwnedTensor logits = model->forward(pre, cache);
   for (int64_t v = 0; v < logits->cols; ++v) ASSERT_TRUE(std::isfinite(logits->row<float>(0)[v]));
+  EXPECT_EQ(cache.rope_set(slot), 0);
+  EXPECT_FALSE(model->needs_recompute(cache, slot, limit));
+  EXPECT_TRUE(model->needs_recompute(cache, slot, limit + 1));
   EXPECT_TRUE(model->needs_recompute(cache.length(slot), 1));
   StepBatch step;
   step.add(slot, std::span<const int32_t>(prompt.data(), 1), false);
   EXPECT_THROW(model->forward(step, cache), Error);
   EXPECT_EQ(cache.length(slot), limit);
-  EXPECT_FALSE(model->needs_recompute(0, limit + 1));  // a fresh sequence starts with the long set
+  cache.clear(slot);
+  EXPECT_FALSE(model->needs_recompute(cache, slot, limit + 1));  // a fresh sequence starts with the long set
+  EXPECT_FALSE(model->needs_recompute(0, limit + 1));
 }
 
 INSTANTIATE_TEST_SUITE_P(AllCases, Phi3GoldenParity, ::testing::ValuesIn(test::phi3_golden_cases()),

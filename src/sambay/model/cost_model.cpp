@@ -53,4 +53,21 @@ double prefill_flops(const SambaConfig& c, const LayerTable& t, int64_t prompt, 
   return 2 * macs;
 }
 
+double decode_bytes_per_step(const Phi3Config& c, double weight_bytes, int batch, double context,
+                             int kv_bytes_per_value) {
+  const double kv_token = 2.0 * c.num_hidden_layers * c.num_key_value_heads * c.head_dim() * kv_bytes_per_value;
+  return weight_bytes + batch * context * kv_token;
+}
+
+double prefill_flops(const Phi3Config& c, int64_t prompt, bool all_logits) {
+  const double P = static_cast<double>(prompt), h = c.hidden_size, I = c.intermediate_size;
+  const double q = c.num_attention_heads * c.head_dim(), kv = c.num_key_value_heads * c.head_dim();
+  const double layer = (q + 2 * kv) * h + h * q + 2 * I * h + h * I;  // qkv, o, gate_up, down
+  const double causal = P * (P + 1) / 2;
+  const double attn_per_key = 2 * q;  // q·k and p·v for every query head
+  double macs = c.num_hidden_layers * (layer * P + attn_per_key * causal);
+  macs += static_cast<double>(c.vocab_size) * h * (all_logits ? P : 1);  // LM head
+  return 2 * macs;
+}
+
 }  // namespace sambay

@@ -4,9 +4,9 @@
 #include "sambay/model/phi3_model.h"
 
 #include <cmath>
-#include <set>
 
 #include "sambay/base/error.h"
+#include "sambay/model/cost_model.h"
 
 namespace sambay {
 
@@ -20,7 +20,7 @@ StateLayout phi3_state_layout(const Phi3Config& c) {
 }
 
 Phi3Model::Phi3Model(Phi3Config config, std::unique_ptr<WeightSource> source, Ops& ops)
-    : config_(std::move(config)), source_(std::move(source)), ops_(ops) {
+    : config_(std::move(config)), info_(model_info(config_)), source_(std::move(source)), ops_(ops) {
   w_ = load_phi3_weights(config_, *source_, ops_);
   warn_unused_tensors(*source_, config_.tie_word_embeddings);
 }
@@ -31,41 +31,75 @@ std::unique_ptr<Phi3Model> Phi3Model::load(const std::filesystem::path& dir, Ops
   return std::make_unique<Phi3Model>(std::move(config), std::move(source), ops);
 }
 
+bool Phi3Model::needs_recompute(const StateCache& cache, int slot, int64_t length) const {
+  return config_.longrope() && cache.length(slot) > 0 && cache.rope_set(slot) == 0 &&
+         length > config_.original_max_position_embeddings;
+}
+
 bool Phi3Model::needs_recompute(int64_t cached, int64_t new_tokens) const {
   const int64_t limit = config_.original_max_position_embeddings;
   return config_.longrope() && cached > 0 && cached <= limit && cached + new_tokens > limit;
 }
 
-OwnedTensor Phi3Model::forward(const StepBatch& batch, StateCache& cache) {
-  const Phi3Config& c = config_;
-  const int64_t T = static_cast<int64_t>(batch.tokens.size());
-  for (int64_t i = 0; i < T; ++i)
-    if (batch.tokens[i] < 0 || batch.tokens[i] >= c.vocab_size)
-      fail("token id {} (input position {}) is outside the vocabulary [0, {})", batch.tokens[i], i, c.vocab_size);
-  std::set<int> slots;
-  int64_t next_row = 0;
-  for (const SeqChunk& ch : batch.chunks) {
-    SAMBAY_CHECK(ch.len > 0 && ch.row0 == next_row, "forward: chunks must be non-empty and packed in order");
-    SAMBAY_CHECK(slots.insert(ch.slot).second, "forward: slot {} appears twice in one step", ch.slot);
-    if (needs_recompute(cache.length(ch.slot), ch.len))
-      fail("forward: the sequence in slot {} passes {} positions with keys rotated by the short factors; "
-           "run it again from position 0",
-           ch.slot, c.original_max_position_embeddings);
-    next_row += ch.len;
-  }
-  SAMBAY_CHECK(next_row == T && T > 0, "forward: the chunks do not cover the {} tokens", T);
-  for (const SeqChunk& ch : batch.chunks)
-    if (!cache.reserve(ch.slot, ch.len))
-      fail("state cache: no free pages for {} more positions of the sequence in slot {}", ch.len, ch.slot);
-  cache.sync_page_table();
+int32_t Phi3Model::rope_set(const StateCache& cache, int slot, int64_t length) const {
+  if (!config_.longrope()) return 0;
+  if (cache.length(slot) > 0) return cache.rope_set(slot);  // the set of the keys already cached
+  return length > config_.original_max_position_embeddings ? 1 : 0;
+}
 
+OwnedTensor Phi3Model::forward(const StepBatch& batch, StateCache& cache) {
+  check_step(batch, config_.vocab_size);
   std::vector<SeqChunk> chunks = batch.chunks;
-  for (SeqChunk& ch : chunks) {
+  for (size_t i = 0; i < chunks.size(); ++i) {
+    SeqChunk& ch = chunks[i];
     ch.pos0 = cache.length(ch.slot);
-    ch.rope_set = c.longrope() && ch.pos0 + ch.len > c.original_max_position_embeddings ? 1 : 0;
+    const int64_t length = batch.read_length(i, ch.pos0);
+    if (needs_recompute(cache, ch.slot, length))
+      fail("forward: the sequence in slot {} is read at {} positions, past {}, with keys rotated by the short "
+           "factors; run it again from position 0",
+           ch.slot, length, config_.original_max_position_embeddings);
+    ch.rope_set = rope_set(cache, ch.slot, length);
   }
+  reserve_step(batch, cache);
   ops_.set_step_inputs(batch.tokens, chunks);
 
+  OwnedTensor logits;
+  if (graphs_.applies(ops_, chunks)) {
+    logits = graphs_.replay(ops_, cache.id(), static_cast<int>(chunks.size()), config_.vocab_size,
+                            [&](const Tensor& out) {
+                              // run_layers' buffers are freed when it returns, inside the capture.
+                              ops_.copy(out, *run_layers(batch.tokens, chunks, batch.all_logits, cache));
+                            });
+  } else {
+    logits = run_layers(batch.tokens, chunks, batch.all_logits, cache);
+  }
+  for (const SeqChunk& ch : chunks) {
+    if (ch.pos0 == 0) cache.set_rope_set(ch.slot, ch.rope_set);
+    cache.commit(ch.slot, ch.len);
+  }
+  return logits;
+}
+
+double Phi3Model::decode_bytes_per_step(int batch, double context, int kv_bytes_per_value) const {
+  return sambay::decode_bytes_per_step(config_, static_cast<double>(weight_bytes()), batch, context,
+                                       kv_bytes_per_value);
+}
+
+double Phi3Model::prefill_flops(int64_t prompt, bool all_logits) const {
+  return sambay::prefill_flops(config_, prompt, all_logits);
+}
+
+// The widest activations of a step: the residual stream and norms, the fused qkv projection and
+// the attention output, the MLP's [gate | up], as float32 (an estimate with room to spare).
+size_t Phi3Model::activation_bytes_per_token() const {
+  const int64_t qkv = (config_.num_attention_heads + 2 * config_.num_key_value_heads) * config_.head_dim();
+  return static_cast<size_t>(8 * config_.hidden_size + 4 * config_.intermediate_size + 2 * qkv) * 4;
+}
+
+OwnedTensor Phi3Model::run_layers(std::span<const int32_t> tokens, std::span<const SeqChunk> chunks,
+                                  std::span<const uint8_t> all_logits, const StateCache& cache) {
+  const Phi3Config& c = config_;
+  const int64_t T = static_cast<int64_t>(tokens.size());
   const int64_t h = c.hidden_size, H = c.num_attention_heads, Hkv = c.num_key_value_heads, dh = c.head_dim();
   const DType act = ops_.activation_dtype();
   const float eps = static_cast<float>(c.rms_norm_eps);
@@ -74,7 +108,7 @@ OwnedTensor Phi3Model::forward(const StepBatch& batch, StateCache& cache) {
   const AttentionParams attn{H, Hkv, dh, 1.0f / std::sqrt(static_cast<float>(dh))};
 
   OwnedTensor x = ops_.empty(T, h, DType::F32), u = ops_.empty(T, h, act);
-  ops_.embedding(*x, batch.tokens, w_.embed);
+  ops_.embedding(*x, tokens, w_.embed);
   OwnedTensor pending;  // the last sub-block's output, added to x by the next norm
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
     const Phi3LayerWeights& lw = w_.layers[i];
@@ -104,7 +138,7 @@ OwnedTensor Phi3Model::forward(const StepBatch& batch, StateCache& cache) {
   // Only the rows whose logits were asked for go through the final norm and the LM head.
   std::vector<int32_t> keep;
   for (size_t i = 0; i < chunks.size(); ++i)
-    for (int32_t t = batch.all_logits[i] ? 0 : chunks[i].len - 1; t < chunks[i].len; ++t) keep.push_back(chunks[i].row0 + t);
+    for (int32_t t = all_logits[i] ? 0 : chunks[i].len - 1; t < chunks[i].len; ++t) keep.push_back(chunks[i].row0 + t);
   const int64_t rows = static_cast<int64_t>(keep.size());
   if (rows != T) {
     OwnedTensor kept = ops_.empty(rows, h, DType::F32);
@@ -115,7 +149,6 @@ OwnedTensor Phi3Model::forward(const StepBatch& batch, StateCache& cache) {
   ops_.rms_norm(*u, *x, w_.final_norm, eps);
   OwnedTensor logits = ops_.empty(rows, c.vocab_size, DType::F32);
   ops_.linear(*logits, *u, w_.lm_head, nullptr);
-  for (const SeqChunk& ch : batch.chunks) cache.commit(ch.slot, ch.len);
   return logits;
 }
 

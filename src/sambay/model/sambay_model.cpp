@@ -5,11 +5,10 @@
 // GMU memory behind. The cross-decoder only needs the rows whose logits are wanted.
 #include "sambay/model/sambay_model.h"
 
-#include <algorithm>
 #include <cmath>
-#include <set>
 
 #include "sambay/base/error.h"
+#include "sambay/model/cost_model.h"
 
 namespace sambay {
 
@@ -25,7 +24,11 @@ struct SambaModel::Step {
 };
 
 SambaModel::SambaModel(SambaConfig config, std::unique_ptr<WeightSource> source, Ops& ops)
-    : config_(std::move(config)), table_(build_layer_table(config_)), source_(std::move(source)), ops_(ops) {
+    : config_(std::move(config)),
+      info_(model_info(config_)),
+      table_(build_layer_table(config_)),
+      source_(std::move(source)),
+      ops_(ops) {
   w_ = load_samba_weights(config_, table_, *source_, ops_);
   warn_unused_tensors(*source_, config_.tie_word_embeddings);
 }
@@ -37,33 +40,48 @@ std::unique_ptr<SambaModel> SambaModel::load(const std::filesystem::path& dir, O
 }
 
 OwnedTensor SambaModel::forward(const StepBatch& batch, StateCache& cache) {
-  const int64_t T = static_cast<int64_t>(batch.tokens.size());
-  for (int64_t i = 0; i < T; ++i)
-    if (batch.tokens[i] < 0 || batch.tokens[i] >= config_.vocab_size)
-      fail("token id {} (input position {}) is outside the vocabulary [0, {})", batch.tokens[i], i,
-           config_.vocab_size);
-  std::set<int> slots;
-  int64_t next_row = 0;
-  for (const SeqChunk& c : batch.chunks) {
-    SAMBAY_CHECK(c.len > 0 && c.row0 == next_row, "forward: chunks must be non-empty and packed in order");
-    SAMBAY_CHECK(slots.insert(c.slot).second, "forward: slot {} appears twice in one step", c.slot);
-    next_row += c.len;
-  }
-  SAMBAY_CHECK(next_row == T && T > 0, "forward: the chunks do not cover the {} tokens", T);
-  for (const SeqChunk& c : batch.chunks)
-    if (!cache.reserve(c.slot, c.len))
-      fail("state cache: no free pages for {} more positions of the sequence in slot {}", c.len, c.slot);
-  cache.sync_page_table();
+  check_step(batch, config_.vocab_size);
+  reserve_step(batch, cache);
 
+  const int64_t T = static_cast<int64_t>(batch.tokens.size());
   Step s{.cache = cache, .chunks = batch.chunks, .all_logits = batch.all_logits, .rows = T, .x = {}, .u = {}, .memory = {}};
   for (SeqChunk& c : s.chunks) c.pos0 = cache.length(c.slot);
   ops_.set_step_inputs(batch.tokens, s.chunks);
 
-  const bool decode = std::all_of(s.chunks.begin(), s.chunks.end(), [](const SeqChunk& c) { return c.len == 1; });
-  OwnedTensor logits = decode && use_graphs_ && ops_.supports_graphs() ? replay_decode(s, batch.tokens, cache)
-                                                                       : run_layers(s, batch.tokens);
+  OwnedTensor logits;
+  if (graphs_.applies(ops_, s.chunks)) {
+    const std::vector<SeqChunk> chunks = s.chunks;
+    logits = graphs_.replay(ops_, cache.id(), static_cast<int>(chunks.size()), config_.vocab_size,
+                            [&](const Tensor& out) {
+                              s.chunks = chunks;
+                              s.rows = T;
+                              s.compacted = false;
+                              ops_.copy(out, *run_layers(s, batch.tokens));
+                              // Free the step's buffers inside the capture, so every replay frees what it allocates.
+                              s.x = {};
+                              s.u = {};
+                              s.memory = {};
+                            });
+  } else {
+    logits = run_layers(s, batch.tokens);
+  }
   for (const SeqChunk& c : batch.chunks) cache.commit(c.slot, c.len);
   return logits;
+}
+
+double SambaModel::decode_bytes_per_step(int batch, double context, int kv_bytes_per_value) const {
+  return sambay::decode_bytes_per_step(config_, table_, static_cast<double>(weight_bytes()), batch, context,
+                                       kv_bytes_per_value);
+}
+
+double SambaModel::prefill_flops(int64_t prompt, bool all_logits) const {
+  return sambay::prefill_flops(config_, table_, prompt, all_logits);
+}
+
+// The widest activations of a step: the residual stream and norms, Mamba's [x | z] and scan
+// buffers, the MLP's [gate | up], as float32 (an estimate with room to spare).
+size_t SambaModel::activation_bytes_per_token() const {
+  return static_cast<size_t>(8 * config_.hidden_size + 4 * config_.intermediate_size + 6 * config_.d_inner) * 4;
 }
 
 OwnedTensor SambaModel::run_layers(Step& s, std::span<const int32_t> tokens) {
@@ -114,42 +132,6 @@ OwnedTensor SambaModel::run_layers(Step& s, std::span<const int32_t> tokens) {
   OwnedTensor logits = ops_.empty(s.rows, config_.vocab_size, DType::F32);
   ops_.linear(*logits, *s.u, w_.lm_head, nullptr);
   return logits;
-}
-
-// A decode step is the same sequence of kernels every time for a given cache and batch size; only
-// the step inputs (ids, positions, slots) and the page table change, and those live at fixed
-// device addresses. So the step is captured once and replayed.
-OwnedTensor SambaModel::replay_decode(Step& s, std::span<const int32_t> tokens, const StateCache& cache) {
-  const auto key = std::make_pair(cache.id(), static_cast<int>(s.chunks.size()));
-  auto it = graphs_.find(key);
-  if (it == graphs_.end()) {
-    DecodeGraph g;
-    g.logits = ops_.empty(static_cast<int64_t>(s.chunks.size()), config_.vocab_size, DType::F32);
-    const std::vector<SeqChunk> chunks = s.chunks;
-    const int64_t rows = s.rows;
-    for (int attempt = 0; attempt < 2 && !g.graph; ++attempt) {
-      s.chunks = chunks;
-      s.rows = rows;
-      s.compacted = false;
-      ops_.begin_capture();
-      try {
-        OwnedTensor out = run_layers(s, tokens);
-        ops_.copy(*g.logits, *out);
-        // Free the step's buffers inside the capture, so every replay frees what it allocates.
-        s.x = {};
-        s.u = {};
-        s.memory = {};
-      } catch (...) {
-        ops_.abort_capture();
-        throw;
-      }
-      g.graph = ops_.end_capture();
-    }
-    SAMBAY_CHECK(g.graph, "decode graph capture failed twice for a batch of {} sequences", chunks.size());
-    it = graphs_.emplace(key, std::move(g)).first;
-  }
-  ops_.launch_graph(it->second.graph);
-  return it->second.logits;
 }
 
 // Mamba-1: in_proj -> [x | z]; causal conv + silu; x_proj -> [dt_low | B | C]; dt_proj; selective

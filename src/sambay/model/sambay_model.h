@@ -1,13 +1,14 @@
 #pragma once
 // A SambaY language model (Phi4FlashForCausalLM) on one backend.
 #include <filesystem>
-#include <map>
 #include <memory>
 
 #include "sambay/cache/state_cache.h"
 #include "sambay/io/progress_source.h"
 #include "sambay/io/weight_source.h"
 #include "sambay/model/config.h"
+#include "sambay/model/decode_graphs.h"
+#include "sambay/model/language_model.h"
 #include "sambay/model/layer_table.h"
 #include "sambay/model/load_options.h"
 #include "sambay/model/sambay_weights.h"
@@ -16,7 +17,7 @@
 
 namespace sambay {
 
-class SambaModel {
+class SambaModel : public LanguageModel {
  public:
   SambaModel(SambaConfig config, std::unique_ptr<WeightSource> source, Ops& ops);
 
@@ -25,26 +26,24 @@ class SambaModel {
 
   const SambaConfig& config() const { return config_; }
   const LayerTable& layer_table() const { return table_; }
-  Ops& ops() const { return ops_; }
-  uint64_t weight_bytes() const { return source_->bytes(); }
 
-  // A state cache shaped for this model.
-  StateCache make_cache(const StateCacheOptions& options) const { return StateCache(config_, table_, ops_, options); }
+  const ModelInfo& info() const override { return info_; }
+  Ops& ops() const override { return ops_; }
+  uint64_t weight_bytes() const override { return source_->bytes(); }
+  StateLayout state_layout() const override { return samba_state_layout(config_, table_); }
 
-  // Runs the new tokens of every sequence in `batch` through the model, continuing from and
-  // advancing each sequence's state in `cache`. Returns the logits, [batch.logit_rows(), vocab] F32
-  // on the backend, valid until the next forward call. Throws (leaving the cache unchanged) on an
-  // invalid token, an unknown slot, or a cache that cannot hold the new positions.
-  // On a backend with graphs, a decode step (one token per sequence, last logits only) is captured
-  // once per (cache, batch size) and replayed afterwards.
-  OwnedTensor forward(const StepBatch& batch, StateCache& cache);
+  // See LanguageModel::forward. The self-decoder runs every new token; the cross-decoder and the
+  // LM head only the rows whose logits were asked for.
+  OwnedTensor forward(const StepBatch& batch, StateCache& cache) override;
+  void set_use_graphs(bool on) override { graphs_.set_enabled(on); }
 
-  void set_use_graphs(bool on) { use_graphs_ = on; }
+  double decode_bytes_per_step(int batch, double context, int kv_bytes_per_value) const override;
+  double prefill_flops(int64_t prompt, bool all_logits) const override;
+  size_t activation_bytes_per_token() const override;
 
  private:
   struct Step;  // the activations and bookkeeping of one forward call
   OwnedTensor run_layers(Step& s, std::span<const int32_t> tokens);
-  OwnedTensor replay_decode(Step& s, std::span<const int32_t> tokens, const StateCache& cache);
   // Each sub-block returns its output; the caller adds it to the residual stream (fused with the
   // next norm).
   OwnedTensor mamba(const LayerInfo& L, const LayerWeights& w, Step& s);
@@ -54,16 +53,12 @@ class SambaModel {
   void keep_logit_rows(Step& s);
 
   SambaConfig config_;
+  ModelInfo info_;
   LayerTable table_;
   std::unique_ptr<WeightSource> source_;
   Ops& ops_;
   SambaWeights w_;
-  bool use_graphs_ = true;
-  struct DecodeGraph {
-    std::shared_ptr<void> graph;
-    OwnedTensor logits;  // written by every replay
-  };
-  std::map<std::pair<uint64_t, int>, DecodeGraph> graphs_;  // (cache id, batch size)
+  DecodeGraphs graphs_;
 };
 
 }  // namespace sambay
