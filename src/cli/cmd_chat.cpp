@@ -38,7 +38,7 @@ void say(std::string_view text) {
 
 void run(const Options& o) {
   LoadedModel lm = load_model(o.model);
-  const TextModel text = load_text_model(o.model.model_dir, lm.model->config());
+  const TextModel text = load_text_model(o.model.model_dir, lm.model->info());
   const int64_t context = o.context > 0 ? o.context : text.defaults.context_length;
   TextSession session(*lm.model, text.tokenizer, context);
 

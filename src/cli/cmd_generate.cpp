@@ -60,8 +60,8 @@ int32_t pick(const float* logits, int64_t n, float temperature, std::mt19937_64&
 
 void run(const Options& o) {
   LoadedModel lm = load_model(o.model);
-  SambaModel& model = *lm.model;
-  const int64_t V = model.config().vocab_size;
+  LanguageModel& model = *lm.model;
+  const int64_t V = model.info().vocab_size;
   const std::vector<int32_t> prompt = parse_ids(o.ids, V);
   const float temperature = o.greedy ? 0.0f : o.temperature;
   std::mt19937_64 rng(o.model.seed);
@@ -79,9 +79,19 @@ void run(const Options& o) {
   if (o.max_tokens > 0) out.push_back(pick(logits.data(), V, temperature, rng));
 
   timer.reset();
+  int recomputes = 0;
+  std::vector<int32_t> sequence = prompt;  // every token fed so far, for a run from the first one
   while (static_cast<int>(out.size()) < o.max_tokens) {
+    sequence.push_back(out.back());
     StepBatch step;
-    step.add(slot, std::span<const int32_t>(&out.back(), 1), false);
+    if (model.needs_recompute(cache, slot, static_cast<int64_t>(sequence.size()))) {
+      // LongRoPE's switch to the long factors: the whole sequence again, from position 0.
+      cache.clear(slot);
+      step.add(slot, sequence, false);
+      ++recomputes;
+    } else {
+      step.add(slot, std::span<const int32_t>(&out.back(), 1), false);
+    }
     model.ops().to_host(*model.forward(step, cache), logits.data());
     out.push_back(pick(logits.data(), V, temperature, rng));
   }
@@ -96,7 +106,8 @@ void run(const Options& o) {
     nlohmann::json j = {{"prompt_tokens", prompt.size()},   {"generated_tokens", out.size()},
                         {"ids", out},                       {"prefill_seconds", prefill_s},
                         {"prompt_tokens_per_second", prompt_tps}, {"decode_seconds", decode_s},
-                        {"decode_tokens_per_second", decode_tps}, {"load_seconds", lm.load_seconds},
+                        {"decode_tokens_per_second", decode_tps}, {"recomputes", recomputes},
+                        {"load_seconds", lm.load_seconds},
                         {"peak_rss_bytes", peak_rss_bytes()}};
     fmt::print("{}\n", j.dump());
     return;

@@ -4,6 +4,9 @@
 //        tokens int64 [B, N] (optional)
 //   OUT: prefill_logits f32 [B, P, V] (every real prompt position; padded positions are 0),
 //        step_logits f32 [B, N, V]: [:, 0] = last prompt position, [:, t] = after feeding tokens[:, t-1]
+// Rows are independent sequences. A row whose state the model cannot continue from (Phi-3's LongRoPE
+// switch from the short to the long factors) is run again from its first token at that step, so
+// every step equals a cache-free forward over the row's tokens so far ("recompute" semantics).
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -79,7 +82,7 @@ void run(const Options& o) {
   }
 
   // Validate every id against the config before the (slow) weight load.
-  const int64_t V = load_samba_config(o.model.model_dir).vocab_size;
+  const int64_t V = read_model_info(o.model.model_dir).vocab_size;
   auto check_id = [&](const char* tensor, int64_t b, int64_t p, int64_t id) {
     if (id < 0 || id >= V) fail("{}: {}[{}, {}] = {} is outside the vocabulary [0, {})", src, tensor, b, p, id, V);
     return static_cast<int32_t>(id);
@@ -92,7 +95,7 @@ void run(const Options& o) {
       for (int64_t t = 0; t + 1 < tokens->cols; ++t) check_id("tokens", b, t, tokens->at(b, t));
 
   LoadedModel lm = load_model(o.model);
-  SambaModel& model = *lm.model;
+  LanguageModel& model = *lm.model;
 
   StateCache cache = model.make_cache({static_cast<int>(B), P + N, 16, 0});
   std::vector<int> slots;
@@ -116,12 +119,17 @@ void run(const Options& o) {
       std::copy_n(&host[r * V], V, &prefill_logits[(b * P + p) * V]);
     std::copy_n(&prefill_logits[(b * P + P - 1) * V], V, &step_logits[(b * N) * V]);
   }
+  std::vector<std::vector<int32_t>>& fed = rows;  // each row's tokens so far
   for (int64_t t = 1; t < N; ++t) {
     StepBatch step;
-    std::vector<int32_t> next(B);
     for (int64_t b = 0; b < B; ++b) {
-      next[b] = static_cast<int32_t>(tokens->at(b, t - 1));
-      step.add(slots[b], std::span<const int32_t>(&next[b], 1), false);
+      fed[b].push_back(static_cast<int32_t>(tokens->at(b, t - 1)));
+      if (model.needs_recompute(cache, slots[b], static_cast<int64_t>(fed[b].size()))) {
+        cache.clear(slots[b]);
+        step.add(slots[b], fed[b], false);
+      } else {
+        step.add(slots[b], std::span(fed[b]).last(1), false);
+      }
     }
     fetch(model.forward(step, cache));
     for (int64_t b = 0; b < B; ++b) std::copy_n(&host[b * V], V, &step_logits[(b * N + t) * V]);

@@ -24,7 +24,7 @@ struct Options {
 
 void run(const Options& o) {
   LoadedModel lm = load_model(o.model);
-  const TextModel text = load_text_model(o.model.model_dir, lm.model->config());
+  const TextModel text = load_text_model(o.model.model_dir, lm.model->info());
   std::vector<int32_t> ids;
   if (o.raw) {
     ids = text.tokenizer.encode(o.prompt);

@@ -58,9 +58,9 @@ size_t mem_available_bytes() {
 
 // Working memory of one step (activations at max_batch_tokens, logits of every sequence) plus
 // allocator slack: kept out of the cache budget so a full batch cannot run out of memory.
-size_t activation_reserve(const SambaConfig& c, int max_seqs, int64_t max_batch_tokens, bool device) {
-  const size_t per_token = static_cast<size_t>(8 * c.hidden_size + 4 * c.intermediate_size + 6 * c.d_inner) * 4;
-  const size_t logits = static_cast<size_t>(max_seqs) * static_cast<size_t>(c.vocab_size) * 4 * 2;
+size_t activation_reserve(const LanguageModel& m, int max_seqs, int64_t max_batch_tokens, bool device) {
+  const size_t per_token = m.activation_bytes_per_token();
+  const size_t logits = static_cast<size_t>(max_seqs) * static_cast<size_t>(m.info().vocab_size) * 4 * 2;
   const size_t slack = device ? size_t{512} << 20 : size_t{64} << 20;
   return per_token * static_cast<size_t>(max_batch_tokens) + logits + slack;
 }
@@ -68,7 +68,7 @@ size_t activation_reserve(const SambaConfig& c, int max_seqs, int64_t max_batch_
 // Bytes the state cache may take: a fraction of the device's memory less what is already in use
 // (the weights), or on the CPU a fraction of MemAvailable; minus the activation reserve.
 size_t state_budget(const Options& o, const LoadedModel& lm) {
-  const SambaConfig& c = lm.model->config();
+  const LanguageModel& c = *lm.model;
 #ifdef SAMBAY_HAVE_CUDA
   if (auto* cuda = dynamic_cast<CudaOps*>(lm.backend.get())) {
     const double total = static_cast<double>(cuda->properties().totalGlobalMem);
@@ -89,25 +89,26 @@ size_t state_budget(const Options& o, const LoadedModel& lm) {
 // The engine's shape: the context length (--ctx, else the model's, lowered when memory is short)
 // and the slots and pages the memory budget holds.
 EngineOptions plan_engine(const Options& o, const LoadedModel& lm, const TextModel& text) {
-  const SambaModel& model = *lm.model;
+  const LanguageModel& model = *lm.model;
+  const StateLayout layout = model.state_layout();
   const DType kv_dtype = lm.ops->activation_dtype();
   const size_t budget = state_budget(o, lm);
   int64_t ctx = o.ctx ? *o.ctx : text.defaults.context_length;
-  if (ctx <= 0) ctx = model.config().max_position_embeddings;
+  if (ctx <= 0) ctx = model.info().max_position_embeddings;
   CacheBudget plan;
   try {
-    plan = plan_cache(model.config(), model.layer_table(), kv_dtype, budget, o.max_seqs, ctx, kPageSize);
+    plan = plan_cache(layout, kv_dtype, budget, o.max_seqs, ctx, kPageSize);
   } catch (const Error&) {
     if (o.ctx) throw;  // the user asked for this context: say it does not fit
     // The longest context one sequence can have in the budget, in whole pages.
-    const StateSizes s = StateCache::sizes(model.config(), model.layer_table(), kv_dtype);
+    const StateSizes s = StateCache::sizes(layout, kv_dtype);
     const size_t fixed = s.mamba_per_seq + s.rings_per_seq;
     const int64_t fits = budget > fixed ? static_cast<int64_t>((budget - fixed) / s.kv_per_token) : 0;
     const int64_t lowered = fits / kPageSize * kPageSize;
     if (lowered < kPageSize) throw;
     spdlog::warn("context lowered from {} to {} positions to fit the memory budget", ctx, lowered);
     ctx = lowered;
-    plan = plan_cache(model.config(), model.layer_table(), kv_dtype, budget, o.max_seqs, ctx, kPageSize);
+    plan = plan_cache(layout, kv_dtype, budget, o.max_seqs, ctx, kPageSize);
   }
   EngineOptions e;
   e.max_seqs = plan.max_seqs;
@@ -187,7 +188,7 @@ std::string default_model_name(const std::string& dir) {
 void serve(const Options& o) {
   SignalWatch signals;
   LoadedModel lm = load_model(o.model);
-  const TextModel text = load_text_model(o.model.model_dir, lm.model->config());
+  const TextModel text = load_text_model(o.model.model_dir, lm.model->info());
   const EngineOptions engine_options = plan_engine(o, lm, text);
   Engine engine(*lm.model, &text.tokenizer, engine_options);
 
@@ -200,7 +201,7 @@ void serve(const Options& o) {
   s.http_threads = o.http_threads > 0 ? o.http_threads : std::max(64, 2 * engine_options.max_seqs + 16);
   s.shutdown_grace_seconds = o.shutdown_grace;
   s.build.context_length = engine_options.max_seq_len;
-  s.build.vocab_size = lm.model->config().vocab_size;
+  s.build.vocab_size = lm.model->info().vocab_size;
   s.build.match_special_in_content = o.match_special_in_content;
   server::HttpServer http(engine, text, s);
   const int port = http.bind();

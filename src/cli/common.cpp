@@ -44,12 +44,12 @@ LoadedModel load_model(const ModelOptions& o) {
   }
   LoadOptions load{o.dummy, o.seed, {}};
   if (isatty(STDERR_FILENO)) load.progress = draw_progress;  // a bar only on a terminal
-  m.model = SambaModel::load(o.model_dir, *m.ops, load);
+  m.model = load_language_model(o.model_dir, *m.ops, load);
   if (m.profiler) m.profiler->reset();
   m.load_seconds = timer.seconds();
-  const auto& c = m.model->config();
-  spdlog::info("loaded {} ({} layers, hidden {}, vocab {}, {:.2f} GB of {} weights) in {:.1f} s", o.model_dir,
-               c.num_hidden_layers, c.hidden_size, c.vocab_size, m.model->weight_bytes() / 1e9,
+  const ModelInfo& c = m.model->info();
+  spdlog::info("loaded {} ({}, {} layers, hidden {}, vocab {}, {:.2f} GB of {} weights) in {:.1f} s", o.model_dir,
+               c.architecture, c.num_layers, c.hidden_size, c.vocab_size, m.model->weight_bytes() / 1e9,
                o.dummy ? "dummy" : "checkpoint", m.load_seconds);
   return m;
 }

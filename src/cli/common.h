@@ -5,7 +5,7 @@
 #include <memory>
 #include <string>
 
-#include "sambay/model/sambay_model.h"
+#include "sambay/model/language_model.h"
 #include "sambay/ops/ops.h"
 #include "sambay/ops/profiled_ops.h"
 
@@ -27,7 +27,7 @@ struct LoadedModel {
   std::unique_ptr<Ops> backend;
   std::unique_ptr<ProfiledOps> profiler;  // set with --profile; wraps the backend
   Ops* ops = nullptr;
-  std::unique_ptr<SambaModel> model;
+  std::unique_ptr<LanguageModel> model;
   double load_seconds = 0;
 };
 

@@ -62,6 +62,10 @@ std::string ServerMetrics::render(const EngineStats& s) const {
   single(out, "sambay_cache_pages_total", "gauge", "shared K/V pages", s.pages_total);
   single(out, "sambay_preemptions_total", "counter", "sequences whose state was dropped to be recomputed later",
          s.preemptions);
+  single(out, "sambay_recomputes_total", "counter",
+         "sequences run again from their first token because their state did not fit the longer sequence "
+         "(LongRoPE's switch to the long factors)",
+         s.recomputes);
   single(out, "sambay_engine_steps_total", "counter", "engine steps run", s.steps);
   single(out, "sambay_engine_step_seconds_total", "counter", "time spent in engine steps", s.step_seconds_total);
   single(out, "sambay_engine_last_step_seconds", "gauge", "duration of the latest engine step", s.last_step_seconds);

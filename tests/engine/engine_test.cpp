@@ -10,6 +10,7 @@
 
 #include "sambay/base/error.h"
 #include "sambay/engine/engine.h"
+#include "sambay/model/sambay_model.h"
 #include "sambay/ops/cpu/cpu_ops.h"
 #include "sambay/sample/sampler.h"
 #include "test_util.h"
@@ -338,11 +339,11 @@ TEST_F(EngineTest, StopWithoutDrainCancelsWhatIsLeft) {
 TEST(CachePlan, FitsTheBudgetAndOneFullSequence) {
   CpuOps ops;
   auto model = SambaModel::load(test::golden_dir() / "small-l12-h128-w16", ops, {});
-  const auto& c = model->config();
-  const StateSizes s = StateCache::sizes(c, model->layer_table(), DType::F32);
+  const StateLayout layout = model->state_layout();
+  const StateSizes s = StateCache::sizes(layout, DType::F32);
   const size_t per_slot = s.mamba_per_seq + s.rings_per_seq, page = 16 * s.kv_per_token;
   for (size_t bytes : {per_slot + 64 * page, 10 * per_slot + 100 * page, size_t{1} << 30}) {
-    const CacheBudget b = plan_cache(c, model->layer_table(), DType::F32, bytes, 32, 1024, 16);
+    const CacheBudget b = plan_cache(layout, DType::F32, bytes, 32, 1024, 16);
     EXPECT_LE(b.bytes, bytes);
     EXPECT_EQ(b.bytes, b.max_seqs * per_slot + b.num_pages * page);
     EXPECT_GE(b.max_seqs, 1);
@@ -350,7 +351,7 @@ TEST(CachePlan, FitsTheBudgetAndOneFullSequence) {
     EXPECT_GE(b.num_pages, 64);  // one sequence of 1024 positions
     EXPECT_LE(b.num_pages, 64 * b.max_seqs);
   }
-  EXPECT_THROW(plan_cache(c, model->layer_table(), DType::F32, per_slot + 63 * page, 4, 1024, 16), Error);
+  EXPECT_THROW(plan_cache(layout, DType::F32, per_slot + 63 * page, 4, 1024, 16), Error);
 }
 
 }  // namespace

@@ -27,6 +27,7 @@ TEST(ServerMetrics, RendersCountersAndEngineStats) {
   s.pages_total = 1000;
   s.prompt_tokens = 123;
   s.generated_tokens = 456;
+  s.recomputes = 2;
   const std::string text = m.render(s);
   EXPECT_TRUE(has_line(text, "sambay_requests_total{endpoint=\"chat\",outcome=\"stop\"} 2")) << text;
   EXPECT_TRUE(has_line(text, "sambay_requests_total{endpoint=\"completions\",outcome=\"cancelled\"} 1"));
@@ -40,6 +41,7 @@ TEST(ServerMetrics, RendersCountersAndEngineStats) {
   EXPECT_TRUE(has_line(text, "sambay_cache_pages_total 1000"));
   EXPECT_TRUE(has_line(text, "sambay_prompt_tokens_total 123"));
   EXPECT_TRUE(has_line(text, "sambay_generation_tokens_total 456"));
+  EXPECT_TRUE(has_line(text, "sambay_recomputes_total 2"));
   EXPECT_TRUE(has_line(text, "sambay_time_to_first_token_seconds_count 1"));
   EXPECT_TRUE(has_line(text, "sambay_request_seconds_sum 3"));
   EXPECT_TRUE(has_line(text, "# TYPE sambay_requests_running gauge"));

@@ -5,7 +5,7 @@
 
 #include "api_error.h"
 #include "request_builder.h"
-#include "sambay/model/config.h"
+#include "sambay/model/language_model.h"
 
 namespace sambay::server {
 namespace {
@@ -14,7 +14,7 @@ using nlohmann::json;
 
 const TextModel& text() {
   static const std::filesystem::path dir = std::filesystem::path(SAMBAY_SOURCE_DIR) / "models/tiny-flash";
-  static const TextModel t = load_text_model(dir.string(), load_samba_config(dir));
+  static const TextModel t = load_text_model(dir.string(), read_model_info(dir));
   return t;
 }
 

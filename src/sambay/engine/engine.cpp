@@ -14,10 +14,10 @@
 
 namespace sambay {
 
-CacheBudget plan_cache(const SambaConfig& config, const LayerTable& table, DType kv_dtype, size_t bytes,
-                       int max_seqs, int64_t max_seq_len, int64_t page_size) {
+CacheBudget plan_cache(const StateLayout& layout, DType kv_dtype, size_t bytes, int max_seqs, int64_t max_seq_len,
+                       int64_t page_size) {
   SAMBAY_CHECK(max_seqs > 0 && max_seq_len > 0 && page_size > 0, "plan_cache: invalid arguments");
-  const StateSizes s = StateCache::sizes(config, table, kv_dtype);
+  const StateSizes s = StateCache::sizes(layout, kv_dtype);
   const size_t per_slot = s.mamba_per_seq + s.rings_per_seq;
   const size_t page_bytes = static_cast<size_t>(page_size) * s.kv_per_token;
   const int64_t pages_per_seq = (max_seq_len + page_size - 1) / page_size;
@@ -69,7 +69,7 @@ struct Engine::Sequence {
   bool masks_eos() const { return !req.stop.ignore_eos && generated < req.min_tokens && !req.stop.eos_ids.empty(); }
 };
 
-Engine::Engine(SambaModel& model, const Tokenizer* tokenizer, EngineOptions options)
+Engine::Engine(LanguageModel& model, const Tokenizer* tokenizer, EngineOptions options)
     : model_(model),
       tokenizer_(tokenizer),
       options_(options),
@@ -86,7 +86,7 @@ Engine::~Engine() { stop(false); }
 
 std::shared_ptr<RequestStream> Engine::submit(GenerationRequest r) {
   if (r.prompt.empty()) fail("the prompt is empty");
-  const int64_t vocab = model_.config().vocab_size;
+  const int64_t vocab = model_.info().vocab_size;
   for (size_t i = 0; i < r.prompt.size(); ++i)
     if (r.prompt[i] < 0 || r.prompt[i] >= vocab)
       fail("prompt token {} (at position {}) is outside the vocabulary [0, {})", r.prompt[i], i, vocab);
@@ -158,6 +158,16 @@ void Engine::preempt(Sequence& s) {
   ++stats_.preemptions;
 }
 
+void Engine::recompute(Sequence& s) {
+  // The model cannot continue from this state (LongRoPE: keys rotated by the short factors, logits
+  // wanted past the switch): drop it and feed every token again from position 0 in the same slot.
+  // As with a preemption, the sampler and the text streams keep their place.
+  cache_.clear(s.slot);
+  s.computed = 0;
+  std::lock_guard lock(mu_);
+  ++stats_.recomputes;
+}
+
 bool Engine::step() {
   {
     std::lock_guard lock(mu_);
@@ -185,6 +195,11 @@ void Engine::run_step() {
   };
   drop_cancelled(running_);
   drop_cancelled(waiting_);
+  // Sequences whose next logits the model cannot compute from their state start over; they are
+  // planned below as prefilling sequences.
+  for (auto& s : running_)
+    if (s->computed > 0 && model_.needs_recompute(cache_, s->slot, static_cast<int64_t>(s->tokens.size())))
+      recompute(*s);
 
   // 2. Plan the step. Running sequences first, in admission order (decoding ones take one token,
   // prefilling ones a chunk of what the budget leaves); then queued ones are admitted while there
@@ -245,9 +260,13 @@ void Engine::run_step() {
   }
   if (plan.empty()) return;
 
-  // 3. One forward over every planned chunk; each yields one logits row (its last position).
+  // 3. One forward over every planned chunk; each yields one logits row (its last position). The
+  // logits a sequence samples from are read once all its tokens are in: that length goes with
+  // every chunk.
   StepBatch batch;
-  for (const Planned& p : plan) batch.add(p.seq->slot, std::span(p.seq->tokens).subspan(p.seq->computed, p.n), false);
+  for (const Planned& p : plan)
+    batch.add(p.seq->slot, std::span(p.seq->tokens).subspan(p.seq->computed, p.n), false,
+              static_cast<int64_t>(p.seq->tokens.size()));
   OwnedTensor logits;
   try {
     logits = model_.forward(batch, cache_);
@@ -263,7 +282,7 @@ void Engine::run_step() {
 
   // 4. Sample for the sequences whose chunk reached their last token: an argmax on the device for
   // all rows, the logits on the host only when some sequence samples, penalises or wants logprobs.
-  const int64_t vocab = model_.config().vocab_size;
+  const int64_t vocab = model_.info().vocab_size;
   std::vector<int32_t> argmax(plan.size());
   model_.ops().argmax_rows(*logits, argmax);
   std::vector<size_t> host_rows;

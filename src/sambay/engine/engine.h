@@ -1,10 +1,13 @@
 #pragma once
-// The serving engine: continuous batching over SambaY state. Requests join and leave at every
+// The serving engine: continuous batching over a model's per-sequence state (any LanguageModel).
+// Requests join and leave at every
 // step; each step packs the pending tokens of running sequences (one per decoding sequence, a chunk
 // of prompt per prefilling one) under a token budget, runs one forward, samples, and streams the
 // results. The state cache is budgeted in bytes; when the shared-K/V page pool runs out, the newest
 // running sequence is preempted (its state dropped and recomputed from its tokens later), so a full
-// pool slows requests down instead of failing them.
+// pool slows requests down instead of failing them. A running sequence whose state the model finds
+// unfit for its next logits (Phi-3's LongRoPE switch from the short to the long factors) is run
+// again from its first token in its own slot, keeping its place.
 //
 // Thread model: one engine thread runs the step loop (start()/stop()); submit(), cancel and the
 // stats may be called from any thread. Without start(), step() drives the engine by hand (tests).
@@ -18,7 +21,7 @@
 #include <vector>
 
 #include "sambay/engine/request.h"
-#include "sambay/model/sambay_model.h"
+#include "sambay/model/language_model.h"
 #include "sambay/text/tokenizer.h"
 
 namespace sambay {
@@ -38,8 +41,8 @@ struct CacheBudget {
   int64_t num_pages = 0;
   size_t bytes = 0;  // what they take
 };
-CacheBudget plan_cache(const SambaConfig& config, const LayerTable& table, DType kv_dtype, size_t bytes,
-                       int max_seqs, int64_t max_seq_len, int64_t page_size);
+CacheBudget plan_cache(const StateLayout& layout, DType kv_dtype, size_t bytes, int max_seqs, int64_t max_seq_len,
+                       int64_t page_size);
 
 struct EngineStats {
   int running = 0, waiting = 0;
@@ -48,6 +51,7 @@ struct EngineStats {
   uint64_t requests_submitted = 0, requests_finished = 0, requests_cancelled = 0, requests_failed = 0;
   uint64_t prompt_tokens = 0, generated_tokens = 0;  // totals
   uint64_t preemptions = 0;
+  uint64_t recomputes = 0;  // sequences run again from their first token at the model's request
   uint64_t steps = 0;
   double step_seconds_total = 0;   // time spent in steps
   double last_step_seconds = 0;
@@ -56,7 +60,7 @@ struct EngineStats {
 class Engine {
  public:
   // `tokenizer` may be null: then events carry token ids only and stop strings never match.
-  Engine(SambaModel& model, const Tokenizer* tokenizer, EngineOptions options);
+  Engine(LanguageModel& model, const Tokenizer* tokenizer, EngineOptions options);
   ~Engine();  // stops the loop; unfinished requests end with "cancelled"
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
@@ -76,17 +80,18 @@ class Engine {
 
   EngineStats stats() const;
   const EngineOptions& options() const { return options_; }
-  SambaModel& model() { return model_; }
+  LanguageModel& model() { return model_; }
 
  private:
   struct Sequence;
   void admit_locked();
   void finish(Sequence& s, const std::string& reason, const std::string& error = {});
   void preempt(Sequence& s);
+  void recompute(Sequence& s);
   void run_step();
   void publish_usage();  // the step loop's view of its lists, for stats() and the loop's wake-up test
 
-  SambaModel& model_;
+  LanguageModel& model_;
   const Tokenizer* tokenizer_;
   EngineOptions options_;
   StateCache cache_;

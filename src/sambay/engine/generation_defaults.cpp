@@ -31,7 +31,7 @@ void take(const nlohmann::json& j, const char* field, T& value, const std::files
 
 }  // namespace
 
-GenerationDefaults load_generation_defaults(const std::filesystem::path& dir, const SambaConfig& config) {
+GenerationDefaults load_generation_defaults(const std::filesystem::path& dir, const ModelInfo& model) {
   GenerationDefaults d;
   const auto gen_path = dir / "generation_config.json";
   const auto gen = read_optional(gen_path);
@@ -45,7 +45,7 @@ GenerationDefaults load_generation_defaults(const std::filesystem::path& dir, co
     else
       add(*it);
   } else {
-    for (int64_t id : config.eos_token_ids) d.eos_ids.push_back(static_cast<int32_t>(id));
+    for (int64_t id : model.eos_token_ids) d.eos_ids.push_back(static_cast<int32_t>(id));
   }
   take(gen, "temperature", d.sampling.temperature, gen_path);
   take(gen, "top_p", d.sampling.top_p, gen_path);
@@ -55,7 +55,7 @@ GenerationDefaults load_generation_defaults(const std::filesystem::path& dir, co
   if (auto it = gen.find("do_sample"); it != gen.end() && it->is_boolean() && !it->get<bool>()) d.sampling.greedy = true;
   d.sampling.validate();
 
-  d.context_length = config.max_position_embeddings;
+  d.context_length = model.max_position_embeddings;
   const auto tok_path = dir / "tokenizer_config.json";
   const auto tok = read_optional(tok_path);
   if (auto it = tok.find("model_max_length"); it != tok.end() && it->is_number_integer() && it->get<int64_t>() > 0)

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <vector>
 
-#include "sambay/model/config.h"
+#include "sambay/model/model_info.h"
 #include "sambay/sample/sampling_params.h"
 
 namespace sambay {
@@ -18,6 +18,6 @@ struct GenerationDefaults {
   int64_t context_length = 0;
 };
 
-GenerationDefaults load_generation_defaults(const std::filesystem::path& model_dir, const SambaConfig& config);
+GenerationDefaults load_generation_defaults(const std::filesystem::path& model_dir, const ModelInfo& model);
 
 }  // namespace sambay

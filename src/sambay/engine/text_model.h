@@ -25,6 +25,6 @@ struct TextModel {
                                    bool match_special_in_content) const;
 };
 
-TextModel load_text_model(const std::string& dir, const SambaConfig& config);
+TextModel load_text_model(const std::string& dir, const ModelInfo& model);
 
 }  // namespace sambay

@@ -11,7 +11,7 @@
 
 namespace sambay {
 
-TextSession::TextSession(SambaModel& model, Tokenizer tokenizer, int64_t context_length, int64_t prefill_chunk)
+TextSession::TextSession(LanguageModel& model, Tokenizer tokenizer, int64_t context_length, int64_t prefill_chunk)
     : model_(model),
       tokenizer_(std::move(tokenizer)),
       context_length_(context_length),
@@ -23,16 +23,24 @@ TextSession::TextSession(SambaModel& model, Tokenizer tokenizer, int64_t context
 TextSession::~TextSession() = default;
 
 void TextSession::reset() {
-  cache_.release(slot_);
-  slot_ = cache_.acquire();
+  cache_.clear(slot_);
   fed_.clear();
 }
 
 OwnedTensor TextSession::feed(std::span<const int32_t> tokens) {
+  const int64_t length = static_cast<int64_t>(fed_.size() + tokens.size());  // where the logits are read
+  std::vector<int32_t> all;
+  if (model_.needs_recompute(cache_, slot_, length)) {
+    all = fed_;
+    all.insert(all.end(), tokens.begin(), tokens.end());
+    reset();
+    ++recomputes_;
+    tokens = all;
+  }
   OwnedTensor logits;
   for (size_t p = 0; p < tokens.size(); p += static_cast<size_t>(prefill_chunk_)) {
     StepBatch b;
-    b.add(slot_, tokens.subspan(p, std::min<size_t>(prefill_chunk_, tokens.size() - p)), false);
+    b.add(slot_, tokens.subspan(p, std::min<size_t>(prefill_chunk_, tokens.size() - p)), false, length);
     logits = model_.forward(b, cache_);
   }
   fed_.insert(fed_.end(), tokens.begin(), tokens.end());
@@ -53,15 +61,19 @@ GenerationResult TextSession::generate(std::span<const int32_t> prompt, const Sa
   sampler.accept_prompt(prompt);
 
   // Keep the state when the prompt extends what was fed (a recurrent state cannot be rolled back,
-  // so anything else starts over).
+  // so anything else starts over) and the model can continue from it at the new length.
   const bool extends = !fed_.empty() && prompt.size() > fed_.size() &&
                        std::equal(fed_.begin(), fed_.end(), prompt.begin());
   if (!extends && !fed_.empty()) reset();
-  r.reused_tokens = extends ? static_cast<int>(fed_.size()) : 0;
+  if (extends && model_.needs_recompute(cache_, slot_, static_cast<int64_t>(prompt.size()))) {
+    reset();
+    ++recomputes_;
+  }
+  r.reused_tokens = static_cast<int>(fed_.size());
 
   Timer timer;
   OwnedTensor logits = feed(prompt.subspan(r.reused_tokens));
-  std::vector<float> host(static_cast<size_t>(model_.config().vocab_size));
+  std::vector<float> host(static_cast<size_t>(model_.info().vocab_size));
   model_.ops().to_host(*logits, host.data());
   r.prefill_seconds = timer.seconds();
   timer.reset();

@@ -2,7 +2,9 @@
 // One conversation with a model, token ids in and text out: it owns a state-cache slot, streams
 // the generated text (UTF-8 safe, stop strings that may span tokens) and stops on end-of-sequence
 // ids, a stop string, the token limit or cancellation. A new prompt that extends the tokens already
-// fed (the next turn of a chat) continues from the kept state instead of starting over.
+// fed (the next turn of a chat) continues from the kept state instead of starting over — unless the
+// model says that state is unfit for the longer sequence (LongRoPE's short-to-long switch), which
+// then is fed again from its first token, as also happens when generation crosses that point.
 #include <atomic>
 #include <functional>
 #include <string>
@@ -10,7 +12,7 @@
 #include <vector>
 
 #include "sambay/engine/stop_config.h"
-#include "sambay/model/sambay_model.h"
+#include "sambay/model/language_model.h"
 #include "sambay/sample/sampling_params.h"
 #include "sambay/text/tokenizer.h"
 
@@ -27,7 +29,7 @@ struct GenerationResult {
 
 class TextSession {
  public:
-  TextSession(SambaModel& model, Tokenizer tokenizer, int64_t context_length, int64_t prefill_chunk = 4096);
+  TextSession(LanguageModel& model, Tokenizer tokenizer, int64_t context_length, int64_t prefill_chunk = 4096);
   ~TextSession();
   TextSession(const TextSession&) = delete;
   TextSession& operator=(const TextSession&) = delete;
@@ -42,16 +44,20 @@ class TextSession {
   // Forgets the conversation's state.
   void reset();
   int64_t context_length() const { return context_length_; }
+  // Times the whole conversation was fed again because the model found its state unfit.
+  int recomputes() const { return recomputes_; }
 
  private:
+  // Feeds `tokens` after those fed before and returns the logits of the last one.
   OwnedTensor feed(std::span<const int32_t> tokens);
 
-  SambaModel& model_;
+  LanguageModel& model_;
   Tokenizer tokenizer_;
   int64_t context_length_, prefill_chunk_;
   StateCache cache_;
   int slot_ = -1;
   std::vector<int32_t> fed_;  // every token whose state is in the slot
+  int recomputes_ = 0;
 };
 
 }  // namespace sambay
