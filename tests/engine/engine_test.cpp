@@ -13,6 +13,7 @@
 #include "sambay/model/sambay_model.h"
 #include "sambay/ops/cpu/cpu_ops.h"
 #include "sambay/sample/sampler.h"
+#include "request_output.h"
 #include "test_util.h"
 
 namespace sambay {
@@ -20,32 +21,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-struct Output {
-  std::vector<int32_t> tokens;
-  std::string text;
-  std::vector<float> logprobs;
-  FinishEvent finish;
-};
-
-// Every event of a stream, until its finish event.
-Output collect(RequestStream& s) {
-  Output o;
-  while (true) {
-    auto e = s.next(60s);
-    if (!e) throw std::runtime_error("no event within 60 s");
-    if (e->token) {
-      if (e->token->token >= 0) {
-        o.tokens.push_back(e->token->token);
-        o.logprobs.push_back(e->token->logprob);
-      }
-      o.text += e->token->text;
-    }
-    if (e->finish) {
-      o.finish = *e->finish;
-      return o;
-    }
-  }
-}
+using test::collect;
+using test::Output;
 
 class EngineTest : public ::testing::Test {
  protected:
@@ -85,11 +62,7 @@ class EngineTest : public ::testing::Test {
   }
 
   static GenerationRequest greedy(std::vector<int32_t> prompt, int max_tokens) {
-    GenerationRequest r;
-    r.prompt = std::move(prompt);
-    r.sampling.temperature = 0;
-    r.stop.max_tokens = max_tokens;
-    return r;
+    return test::greedy_request(std::move(prompt), max_tokens);
   }
 
   // Drives an engine by hand until every request is done.

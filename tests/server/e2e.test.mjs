@@ -3,6 +3,8 @@
 // Environment: SAMBAY_BINARY (the sambay executable), SAMBAY_SOURCE_DIR (the source tree).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
@@ -17,9 +19,9 @@ const API_KEY = 'sk-test-key';
 const BODY_LIMIT = 65536;
 
 // Starts `sambay serve` on a free loopback port; resolves once /health answers.
-async function startServer(extraArgs = []) {
+async function startServer(extraArgs = [], modelDir = MODEL_DIR) {
   assert.ok(BINARY, 'SAMBAY_BINARY must name the sambay executable');
-  const args = ['serve', '--model', MODEL_DIR, '--dummy', '--device', 'cpu', '--threads', '1', '--port', '0',
+  const args = ['serve', '--model', modelDir, '--dummy', '--device', 'cpu', '--threads', '1', '--port', '0',
                 '--ctx', String(CONTEXT), '--max-seqs', '8', ...extraArgs];
   const child = spawn(BINARY, args, {
     stdio: ['ignore', 'inherit', 'pipe'],
@@ -481,6 +483,46 @@ describe('load', () => {
     const r = await api.chat.completions.create({ model: MODEL, messages: user('after the load'), max_tokens: 3,
                                                   ignore_eos: true });
     assert.equal(r.usage.completion_tokens, 3);
+  });
+});
+
+// A Phi-4-mini (Phi3ForCausalLM) folder: the golden switch case's config (LongRoPE switching from
+// the short to the long factors past 48 positions) with the real vocabulary, beside the tiny
+// folder's tokenizer and chat template.
+describe('a Phi-3 model folder', () => {
+  let phi3;
+  let dir;
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sambay-phi3-'));
+    const config = JSON.parse(fs.readFileSync(
+      path.join(SOURCE_DIR, 'tests/data/golden-phi3/switch-l4-h192-o48/config.json'), 'utf8'));
+    Object.assign(config, { vocab_size: 200064, bos_token_id: 199999, eos_token_id: 199999, pad_token_id: 199999 });
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
+    for (const f of ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'added_tokens.json',
+                     'generation_config.json'])
+      fs.copyFileSync(path.join(MODEL_DIR, f), path.join(dir, f));
+    phi3 = await startServer(['--served-model-name', 'phi3'], dir);
+  });
+  after(async () => {
+    if (phi3) await stopServer(phi3).catch(() => phi3.child.kill('SIGKILL'));
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('generations past the switch point are re-run once each on the long factors and complete', async () => {
+    const api3 = client(phi3);
+    const r = await api3.chat.completions.create({
+      model: 'phi3', messages: user('Hello'), max_tokens: 60, ignore_eos: true, temperature: 0,
+    });
+    assert.equal(r.choices[0].finish_reason, 'length');
+    assert.equal(r.usage.completion_tokens, 60);
+    assert.ok(r.usage.prompt_tokens < 48, `prompt_tokens ${r.usage.prompt_tokens}`);
+    const again = await api3.chat.completions.create({
+      model: 'phi3', messages: user('Hello'), max_tokens: 60, ignore_eos: true, temperature: 0,
+    });
+    assert.equal(again.choices[0].message.content, r.choices[0].message.content);
+    const m = await metrics(phi3);
+    assert.equal(m['sambay_recomputes_total'], 2);
+    assert.equal(m['sambay_cache_pages_used'], 0);
   });
 });
 
