@@ -13,7 +13,8 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("sambay"));
   spdlog::set_pattern("%^%l%$: %v");
 
-  CLI::App app{"sambay: a C++/CUDA engine for SambaY hybrid language models (Phi-4-mini-flash-reasoning)"};
+  CLI::App app{
+      "sambay: a C++/CUDA engine for SambaY hybrid language models (Phi-4-mini-flash-reasoning) and Phi-4-mini"};
   app.require_subcommand(1);
   bool verbose = false, quiet = false;
   app.add_flag("-v,--verbose", verbose, "more log output");
