@@ -2,8 +2,9 @@
 # On a machine with an NVIDIA GPU: builds the CUDA backend, runs the GPU tests (also under
 # compute-sanitizer memcheck), the golden parity of the BF16 path, and the benchmarks of the
 # released model's shapes with dummy weights. Results go to OUT_DIR (logs, JSON, a summary).
-# Usage: scripts/gpu-check.sh OUT_DIR [quick|decode|memcheck|bench|full]
+# Usage: scripts/gpu-check.sh OUT_DIR [quick|decode|phi4|memcheck|bench|full]
 #   quick: tests only; decode: tests and the decode benchmarks with overlapped launches on and off;
+#   phi4: tests and the Phi-4-mini decode benchmarks and profile;
 #   memcheck: tests and compute-sanitizer; bench: and benchmarks; full: and Nsight Compute
 set -uo pipefail
 final=${1:?output dir}
@@ -53,13 +54,27 @@ grep -E "rel_rms|FAILED" "$out/test_golden_gpu.log" | tee -a "$summary"
 run test_golden_parity_cpu 300 build-gpu/tests/golden/test_golden_parity
 [[ "$mode" == quick ]] && exit 0
 
+model=models/phi4-mini-flash-reasoning
 bench() {  # name, args...
   local name=$1
   shift
-  run "bench-$name" 400 build-gpu/sambay bench --model models/phi4-mini-flash-reasoning --dummy --device cuda --json "$@"
+  run "bench-$name" 400 build-gpu/sambay bench --model "$model" --dummy --device cuda --json "$@"
   tail -1 "$out/bench-$name.log" >"$out/bench-$name.json"
   tail -1 "$out/bench-$name.log" | tee -a "$summary"
 }
+if [[ "$mode" == phi4 ]]; then
+  # The Phi-4-mini transformer (dummy weights): batch-1 and 16-sequence decode, and a per-op profile.
+  model=models/phi4-mini-instruct
+  bench phi4-b1-p2k --prompt-len 2048 --gen-len 128 --batch 1
+  bench phi4-b1-p32k --prompt-len 32768 --gen-len 64 --batch 1 --no-ceilings
+  for p in 2048 16384; do
+    bench "phi4-b16-p$p" --prompt-len "$p" --gen-len 64 --batch 16 --no-ceilings
+  done
+  run profile-phi4-p2k 300 build-gpu/sambay bench --model "$model" --dummy --device cuda \
+    --prompt-len 2048 --gen-len 8 --batch 1 --no-ceilings --profile
+  grep -v "^info" "$out/profile-phi4-p2k.log" | head -40 | tee -a "$summary"
+  exit 0
+fi
 if [[ "$mode" == decode ]]; then
   # Decode steps with launches overlapping the previous kernel (the default) and without, same build.
   for overlap in 1 0; do
