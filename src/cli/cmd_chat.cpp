@@ -38,7 +38,7 @@ void say(std::string_view text) {
 
 void run(const Options& o) {
   LoadedModel lm = load_model(o.model);
-  const TextModel text = load_text_model(o.model.model_dir, lm.model->info());
+  const TextModel text = load_text_model(o.model.text_dir(), o.model.model_dir, lm.model->info());
   const int64_t context = o.context > 0 ? o.context : text.defaults.context_length;
   TextSession session(*lm.model, text.tokenizer, context);
 
@@ -108,6 +108,7 @@ void add_chat_command(CLI::App& app) {
   auto opts = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("chat", "interactive multi-turn chat on the terminal");
   add_model_options(*cmd, opts->model);
+  add_tokenizer_option(*cmd, opts->model);
   add_sampling_options(*cmd, opts->sampling);
   cmd->add_option("--system", opts->system, "a system message");
   cmd->add_option("--ctx", opts->context, "context length (default: the model folder's)")->check(CLI::PositiveNumber);

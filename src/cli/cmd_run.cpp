@@ -24,7 +24,7 @@ struct Options {
 
 void run(const Options& o) {
   LoadedModel lm = load_model(o.model);
-  const TextModel text = load_text_model(o.model.model_dir, lm.model->info());
+  const TextModel text = load_text_model(o.model.text_dir(), o.model.model_dir, lm.model->info());
   std::vector<int32_t> ids;
   if (o.raw) {
     ids = text.tokenizer.encode(o.prompt);
@@ -62,6 +62,7 @@ void add_run_command(CLI::App& app) {
   auto opts = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("run", "generate a reply to one prompt, streamed as it is made");
   add_model_options(*cmd, opts->model);
+  add_tokenizer_option(*cmd, opts->model);
   add_sampling_options(*cmd, opts->sampling);
   cmd->add_option("-p,--prompt", opts->prompt, "the user's message (or raw text with --raw)")->required();
   cmd->add_option("--system", opts->system, "a system message");

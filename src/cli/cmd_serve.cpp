@@ -188,7 +188,7 @@ std::string default_model_name(const std::string& dir) {
 void serve(const Options& o) {
   SignalWatch signals;
   LoadedModel lm = load_model(o.model);
-  const TextModel text = load_text_model(o.model.model_dir, lm.model->info());
+  const TextModel text = load_text_model(o.model.text_dir(), o.model.model_dir, lm.model->info());
   const EngineOptions engine_options = plan_engine(o, lm, text);
   Engine engine(*lm.model, &text.tokenizer, engine_options);
 
@@ -222,6 +222,7 @@ void add_serve_command(CLI::App& app) {
   auto opts = std::make_shared<Options>();
   CLI::App* cmd = app.add_subcommand("serve", "serve the model over an OpenAI-compatible HTTP API");
   add_model_options(*cmd, opts->model);
+  add_tokenizer_option(*cmd, opts->model);
   cmd->add_option("--host", opts->host, "address to listen on (default: loopback only)");
   cmd->add_option("--port", opts->port, "port to listen on (0: any free port)")->check(CLI::Range(0, 65535));
   cmd->add_option("--api-key", opts->api_key, "require 'Authorization: Bearer KEY' on /v1 and /metrics");

@@ -22,6 +22,14 @@ void add_model_options(CLI::App& cmd, ModelOptions& o) {
   cmd.add_flag("--profile", o.profile, "time every op and print a table at the end (stderr)");
 }
 
+void add_tokenizer_option(CLI::App& cmd, ModelOptions& o) {
+  // As vLLM's --tokenizer: a model folder without tokenizer files (or with dummy weights for a
+  // family that shares another folder's tokenizer) takes them from here.
+  cmd.add_option("--tokenizer", o.tokenizer_dir,
+                 "folder with tokenizer.json and the chat template (default: the model folder)")
+      ->check(CLI::ExistingDirectory);
+}
+
 // "loading [##########          ] 217/434" on one line of the terminal, erased when done.
 void draw_progress(int done, int total) {
   constexpr int kWidth = 30;

@@ -18,10 +18,15 @@ struct ModelOptions {
   uint64_t seed = 0;
   int threads = 0;  // 0: all cores
   bool profile = false;  // time every op and print a table at the end
+  std::string tokenizer_dir;  // --tokenizer: where the tokenizer and chat template are (default: model_dir)
+
+  const std::string& text_dir() const { return tokenizer_dir.empty() ? model_dir : tokenizer_dir; }
 };
 
 // Adds --model/-m, --device, --dummy, --seed, --threads.
 void add_model_options(CLI::App& cmd, ModelOptions& o);
+// Adds --tokenizer, for the commands that read or write text.
+void add_tokenizer_option(CLI::App& cmd, ModelOptions& o);
 
 struct LoadedModel {
   std::unique_ptr<Ops> backend;

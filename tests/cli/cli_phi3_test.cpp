@@ -74,6 +74,25 @@ TEST(CliRunPhi3, GeneratesPastTheSwitchPoint) {
   EXPECT_NE(r.err.find("generation: 60 tokens"), std::string::npos) << r.err;
 }
 
+// A model folder with no tokenizer (as Phi-4-mini's config alone, with dummy weights) takes one from
+// --tokenizer; without it the error names the missing file.
+TEST(CliRunPhi3, TakesTheTokenizerFromAnotherFolder) {
+  test::TempDir dir;
+  write_phi3_text_folder(dir.path());
+  for (const char* f : {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json"})
+    std::filesystem::remove(dir.path() / f);
+  const std::vector<std::string> run = {SAMBAY_BINARY, "run", "--model", dir.path().string(), "--dummy", "--device",
+                                        "cpu", "-p", "Hello", "-n", "4", "--ignore-eos", "--greedy"};
+  const auto without = test::run_process(run);
+  EXPECT_NE(without.exit_code, 0);
+  EXPECT_NE(without.err.find("tokenizer.json"), std::string::npos) << without.err;
+  auto with = run;
+  with.insert(with.end(), {"--tokenizer", (test::source_dir() / "models/tiny-flash").string()});
+  const auto r = test::run_process(with);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("generation: 4 tokens"), std::string::npos) << r.err;
+}
+
 // The second turn's prompt extends the first conversation past 48 tokens: the session starts over
 // on the long factors and the chat goes on.
 TEST(CliChatPhi3, TurnsPastTheSwitchPoint) {

@@ -17,8 +17,8 @@ std::vector<int32_t> TextModel::encode_chat(const nlohmann::json& messages, bool
   return tokenizer.encode_segments(parts);
 }
 
-TextModel load_text_model(const std::string& dir, const ModelInfo& model) {
-  TextModel t{Tokenizer::from_model_dir(dir), std::nullopt, load_generation_defaults(dir, model)};
+TextModel load_text_model(const std::string& dir, const std::string& model_dir, const ModelInfo& model) {
+  TextModel t{Tokenizer::from_model_dir(dir), std::nullopt, load_generation_defaults(model_dir, model)};
   const auto cfg = std::filesystem::path(dir) / "tokenizer_config.json";
   if (std::filesystem::exists(std::filesystem::path(dir) / "chat_template.jinja") || std::filesystem::exists(cfg)) {
     try {

@@ -25,6 +25,8 @@ struct TextModel {
                                    bool match_special_in_content) const;
 };
 
-TextModel load_text_model(const std::string& dir, const ModelInfo& model);
+// The tokenizer and chat template from `text_dir`, the generation defaults from the model folder.
+TextModel load_text_model(const std::string& text_dir, const std::string& model_dir, const ModelInfo& model);
+inline TextModel load_text_model(const std::string& dir, const ModelInfo& model) { return load_text_model(dir, dir, model); }
 
 }  // namespace sambay
