@@ -3,8 +3,9 @@
 # packages unpacked by scripts/carry-deps.sh into .deps/ are used when the machine lacks them),
 # starts `sambay serve` on the released model's shapes with dummy weights, drives it with
 # `sambay loadgen`, and writes the load generator's JSON, the server log and /metrics to OUT_DIR.
-# Usage: scripts/gpu-serve-bench.sh OUT_DIR [loadgen options...]
-#   default load: --workload paper-2k-32k --concurrency 16
+# Usage: [MODEL=folder] [SERVE_ARGS=...] scripts/gpu-serve-bench.sh OUT_DIR [loadgen options...]
+#   default model: models/phi4-mini-flash-reasoning; default load: --workload paper-2k-32k --concurrency 16
+#   MODEL=models/phi4-mini-instruct (config only) takes the flash folder's tokenizer, which it shares.
 set -uo pipefail
 out=${1:?output dir}
 shift
@@ -28,7 +29,11 @@ build-gpu/sambay --help | grep -q "serve" || { log "sambay was built without the
 log "build ok"
 
 port=8091
-build-gpu/sambay serve --model models/phi4-mini-flash-reasoning --dummy --device cuda --port "$port" \
+model=${MODEL:-models/phi4-mini-flash-reasoning}
+tokenizer=()
+[[ -f "$model/tokenizer.json" ]] || tokenizer=(--tokenizer models/phi4-mini-flash-reasoning)
+log "serve $model ${SERVE_ARGS:-}"
+build-gpu/sambay serve --model "$model" "${tokenizer[@]}" --dummy --device cuda --port "$port" \
   ${SERVE_ARGS:-} >"$out/serve.log" 2>&1 &
 server=$!
 for _ in $(seq 1 240); do
