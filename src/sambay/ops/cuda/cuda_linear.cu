@@ -1,7 +1,7 @@
 // out = in · wᵀ (+ bias) with BF16 operands and float32 accumulation.
 //
 // Up to 8 input rows (decode) a GEMV kernel streams the weights once with 16-byte loads: the cost is
-// the weight bytes. Matrices with few output rows (Mamba x_proj: 192 rows) give each row a whole
+// the weight bytes (also in the SwiGLU form, gate and up rows side by side). Matrices with few output rows (Mamba x_proj: 192 rows) give each row a whole
 // block, so the grid still fills the GPU. From 9 to 16 rows a tensor-core GEMV does the same
 // (cuda_linear_mma.cu); above that cuBLAS runs the GEMM on tensor cores.
 #include <algorithm>
@@ -19,12 +19,15 @@ namespace {
 constexpr int kGemvMaxRows = 8;
 constexpr int kGemvThreads = 256;  // 8 warps
 
-// WPR warps cooperate on one output row (1: eight rows per block; 8: one row per block).
-template <int TT, int WPR, bool VEC, class Out>
+// WPR warps cooperate on one output row (1: eight rows per block; 8: one row per block). GATED: w is
+// [gate; up] with 2N rows and the output row is silu(x · gate_row) * (x · up_row), each product
+// rounded to BF16 first as the unfused linear + silu_mul would (the SwiGLU MLP in one launch).
+template <int TT, int WPR, bool VEC, bool GATED, class Out>
 __global__ void __launch_bounds__(kGemvThreads) gemv_kernel(Out* out, int64_t out_stride, const bf16* x,
                                                             int64_t x_stride, const bf16* w, int64_t w_stride,
                                                             const float* bias, int T, int N, int K) {
   constexpr int kRowsPerBlock = 8 / WPR;
+  constexpr int R = GATED ? 2 : 1;  // weight rows per output row
   enter_dependent_kernel();
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const int part = warp % WPR;
@@ -32,21 +35,27 @@ __global__ void __launch_bounds__(kGemvThreads) gemv_kernel(Out* out, int64_t ou
   const int row_blocks = (N + kRowsPerBlock - 1) / kRowsPerBlock;
   for (int rb = blockIdx.x; rb < row_blocks; rb += gridDim.x) {
   const int row = rb * kRowsPerBlock + warp / WPR;
-  float acc[TT];
+  float acc[R][TT];
 #pragma unroll
-  for (int t = 0; t < TT; ++t) acc[t] = 0.0f;
+  for (int r = 0; r < R; ++r)
+#pragma unroll
+    for (int t = 0; t < TT; ++t) acc[r][t] = 0.0f;
 
   if (row < N) {
-    const bf16* wr = w + static_cast<int64_t>(row) * w_stride;
+    const bf16* wr[R];
+#pragma unroll
+    for (int r = 0; r < R; ++r) wr[r] = w + static_cast<int64_t>(row + r * N) * w_stride;
     if constexpr (VEC) {
       // Several independent 16-byte weight loads in flight per lane before they are used.
-      constexpr int U = TT == 1 ? 8 : TT == 2 ? 4 : 2;
+      constexpr int U = (TT == 1 ? 8 : TT == 2 ? 4 : 2) / R;
       const int groups = K / 8, step = 32 * WPR;
       int g = part * 32 + lane;
       for (; g + (U - 1) * step < groups; g += U * step) {
-        float wf[U][8];
+        float wf[R][U][8];
 #pragma unroll
-        for (int u = 0; u < U; ++u) load8_stream(wr + (g + u * step) * 8, wf[u]);
+        for (int r = 0; r < R; ++r)
+#pragma unroll
+          for (int u = 0; u < U; ++u) load8_stream(wr[r] + (g + u * step) * 8, wf[r][u]);
 #pragma unroll
         for (int t = 0; t < TT; ++t) {
           if (t < T) {
@@ -55,55 +64,76 @@ __global__ void __launch_bounds__(kGemvThreads) gemv_kernel(Out* out, int64_t ou
               float xf[8];
               load8(x + t * x_stride + (g + u * step) * 8, xf);
 #pragma unroll
-              for (int i = 0; i < 8; ++i) acc[t] = fmaf(wf[u][i], xf[i], acc[t]);
+              for (int r = 0; r < R; ++r)
+#pragma unroll
+                for (int i = 0; i < 8; ++i) acc[r][t] = fmaf(wf[r][u][i], xf[i], acc[r][t]);
             }
           }
         }
       }
       for (; g < groups; g += step) {
-        float wf[8];
-        load8_stream(wr + g * 8, wf);
+        float wf[R][8];
+#pragma unroll
+        for (int r = 0; r < R; ++r) load8_stream(wr[r] + g * 8, wf[r]);
 #pragma unroll
         for (int t = 0; t < TT; ++t) {
           if (t < T) {
             float xf[8];
             load8(x + t * x_stride + g * 8, xf);
 #pragma unroll
-            for (int i = 0; i < 8; ++i) acc[t] = fmaf(wf[i], xf[i], acc[t]);
+            for (int r = 0; r < R; ++r)
+#pragma unroll
+              for (int i = 0; i < 8; ++i) acc[r][t] = fmaf(wf[r][i], xf[i], acc[r][t]);
           }
         }
       }
     } else {
       for (int k = part * 32 + lane; k < K; k += 32 * WPR) {
-        const float wk = to_float(wr[k]);
 #pragma unroll
-        for (int t = 0; t < TT; ++t)
-          if (t < T) acc[t] = fmaf(wk, to_float(x[t * x_stride + k]), acc[t]);
+        for (int r = 0; r < R; ++r) {
+          const float wk = to_float(wr[r][k]);
+#pragma unroll
+          for (int t = 0; t < TT; ++t)
+            if (t < T) acc[r][t] = fmaf(wk, to_float(x[t * x_stride + k]), acc[r][t]);
+        }
       }
     }
   }
 #pragma unroll
-  for (int t = 0; t < TT; ++t) acc[t] = warp_sum(acc[t]);
+  for (int r = 0; r < R; ++r)
+#pragma unroll
+    for (int t = 0; t < TT; ++t) acc[r][t] = warp_sum(acc[r][t]);
   if constexpr (WPR > 1) {
-    __shared__ float partial[8][TT];
+    __shared__ float partial[8][R][TT];
     if (lane == 0)
 #pragma unroll
-      for (int t = 0; t < TT; ++t) partial[warp][t] = acc[t];
+      for (int r = 0; r < R; ++r)
+#pragma unroll
+        for (int t = 0; t < TT; ++t) partial[warp][r][t] = acc[r][t];
     __syncthreads();
     if (part == 0) {
 #pragma unroll
-      for (int t = 0; t < TT; ++t) {
-        acc[t] = 0.0f;
-        for (int p = 0; p < WPR; ++p) acc[t] += partial[warp + p][t];
-      }
+      for (int r = 0; r < R; ++r)
+#pragma unroll
+        for (int t = 0; t < TT; ++t) {
+          acc[r][t] = 0.0f;
+          for (int p = 0; p < WPR; ++p) acc[r][t] += partial[warp + p][r][t];
+        }
     }
     __syncthreads();  // partial is reused by the next row block
   }
   if (part == 0 && lane == 0 && row < N) {
     const float b = bias ? bias[row] : 0.0f;
 #pragma unroll
-    for (int t = 0; t < TT; ++t)
-      if (t < T) out[t * out_stride + row] = from_float<Out>(acc[t] + b);
+    for (int t = 0; t < TT; ++t) {
+      if (t >= T) continue;
+      if constexpr (GATED) {
+        const float gate = to_float(from_float<bf16>(acc[0][t])), up = to_float(from_float<bf16>(acc[R - 1][t]));
+        out[t * out_stride + row] = from_float<Out>(silu(gate) * up);
+      } else {
+        out[t * out_stride + row] = from_float<Out>(acc[0][t] + b);
+      }
+    }
   }
   }
 }
@@ -117,16 +147,17 @@ __global__ void add_bias_kernel(Out* out, int64_t out_stride, const float* bias,
   *p = from_float<Out>(to_float(*p) + bias[c]);
 }
 
-template <int TT, int WPR, bool VEC, class Out>
+// N = out.cols: w's rows, or half of them when GATED.
+template <int TT, int WPR, bool VEC, bool GATED, class Out>
 void launch_gemv(cudaStream_t s, const Tensor& out, const Tensor& in, const Tensor& w, const float* bias, int sms) {
-  const int N = static_cast<int>(w.rows);
+  const int N = static_cast<int>(out.cols);
   const unsigned blocks = std::min<unsigned>(blocks_for(N, 8 / WPR), 8u * sms);  // 8 blocks of 256 fill an SM
-  launch_overlapped(s, dim3(blocks), dim3(kGemvThreads), 0, gemv_kernel<TT, WPR, VEC, Out>, out.ptr<Out>(),
+  launch_overlapped(s, dim3(blocks), dim3(kGemvThreads), 0, gemv_kernel<TT, WPR, VEC, GATED, Out>, out.ptr<Out>(),
                     out.stride, in.ptr<const bf16>(), in.stride, w.ptr<const bf16>(), w.stride, bias,
                     static_cast<int>(in.rows), N, static_cast<int>(w.cols));
 }
 
-template <int TT, class Out>
+template <int TT, bool GATED, class Out>
 void gemv_dispatch(cudaStream_t s, const Tensor& out, const Tensor& in, const Tensor& w, const float* bias,
                    int sms) {
   const bool vec = w.cols % 8 == 0 && w.stride % 8 == 0 && in.stride % 8 == 0 &&
@@ -134,24 +165,25 @@ void gemv_dispatch(cudaStream_t s, const Tensor& out, const Tensor& in, const Te
   // The fewest warps per row that still give every SM four blocks (256 threads each). More warps
   // per row would even out the last round of the grid, but measured slower: each row then costs a
   // cross-warp reduction and its loads come in shorter runs.
-  const int64_t want_blocks = 4 * static_cast<int64_t>(sms);
-  const int wpr = w.rows >= want_blocks * 8 ? 1 : w.rows >= want_blocks * 4 ? 2 : w.rows >= want_blocks * 2 ? 4 : 8;
+  // Output rows (a gated row reads two weight rows, but the warps per row are chosen by outputs).
+  const int64_t rows = out.cols, want_blocks = 4 * static_cast<int64_t>(sms);
+  const int wpr = rows >= want_blocks * 8 ? 1 : rows >= want_blocks * 4 ? 2 : rows >= want_blocks * 2 ? 4 : 8;
   if (vec) {
-    if (wpr == 1) return launch_gemv<TT, 1, true, Out>(s, out, in, w, bias, sms);
-    if (wpr == 2) return launch_gemv<TT, 2, true, Out>(s, out, in, w, bias, sms);
-    if (wpr == 4) return launch_gemv<TT, 4, true, Out>(s, out, in, w, bias, sms);
-    return launch_gemv<TT, 8, true, Out>(s, out, in, w, bias, sms);
+    if (wpr == 1) return launch_gemv<TT, 1, true, GATED, Out>(s, out, in, w, bias, sms);
+    if (wpr == 2) return launch_gemv<TT, 2, true, GATED, Out>(s, out, in, w, bias, sms);
+    if (wpr == 4) return launch_gemv<TT, 4, true, GATED, Out>(s, out, in, w, bias, sms);
+    return launch_gemv<TT, 8, true, GATED, Out>(s, out, in, w, bias, sms);
   }
-  if (wpr <= 2) return launch_gemv<TT, 1, false, Out>(s, out, in, w, bias, sms);
-  launch_gemv<TT, 8, false, Out>(s, out, in, w, bias, sms);
+  if (wpr <= 2) return launch_gemv<TT, 1, false, GATED, Out>(s, out, in, w, bias, sms);
+  launch_gemv<TT, 8, false, GATED, Out>(s, out, in, w, bias, sms);
 }
 
-template <class Out>
+template <bool GATED, class Out>
 void gemv(cudaStream_t s, const Tensor& out, const Tensor& in, const Tensor& w, const float* bias, int sms) {
-  if (in.rows == 1) return gemv_dispatch<1, Out>(s, out, in, w, bias, sms);
-  if (in.rows == 2) return gemv_dispatch<2, Out>(s, out, in, w, bias, sms);
-  if (in.rows <= 4) return gemv_dispatch<4, Out>(s, out, in, w, bias, sms);
-  gemv_dispatch<8, Out>(s, out, in, w, bias, sms);
+  if (in.rows == 1) return gemv_dispatch<1, GATED, Out>(s, out, in, w, bias, sms);
+  if (in.rows == 2) return gemv_dispatch<2, GATED, Out>(s, out, in, w, bias, sms);
+  if (in.rows <= 4) return gemv_dispatch<4, GATED, Out>(s, out, in, w, bias, sms);
+  gemv_dispatch<8, GATED, Out>(s, out, in, w, bias, sms);
 }
 
 }  // namespace
@@ -167,8 +199,8 @@ void CudaOps::linear(const Tensor& out, const Tensor& in, const Tensor& w, const
   if (in.rows == 0 || w.rows == 0) return;
   const float* b = bias ? bias->ptr<const float>() : nullptr;
   if (in.rows <= kGemvMaxRows) {
-    if (out.dtype == DType::BF16) gemv<bf16>(stream_, out, in, w, b, props_.multiProcessorCount);
-    else gemv<float>(stream_, out, in, w, b, props_.multiProcessorCount);
+    if (out.dtype == DType::BF16) gemv<false, bf16>(stream_, out, in, w, b, props_.multiProcessorCount);
+    else gemv<false, float>(stream_, out, in, w, b, props_.multiProcessorCount);
     SAMBAY_CUDA_LAUNCHED();
     return;
   }
@@ -201,7 +233,12 @@ void CudaOps::linear_swiglu(const Tensor& out, const Tensor& in, const Tensor& w
                           w.dtype == DType::BF16 && out.dtype == DType::BF16,
                       "linear_swiglu: shape mismatch");
   if (in.rows == 0 || w.rows == 0) return;
-  if (in.rows > kGemvMaxRows && linear_swiglu_mma(stream_, out, in, w, props_.multiProcessorCount)) return;
+  if (in.rows <= kGemvMaxRows) {
+    gemv<true, bf16>(stream_, out, in, w, nullptr, props_.multiProcessorCount);
+    SAMBAY_CUDA_LAUNCHED();
+    return;
+  }
+  if (linear_swiglu_mma(stream_, out, in, w, props_.multiProcessorCount)) return;
   Ops::linear_swiglu(out, in, w);
 }
 
