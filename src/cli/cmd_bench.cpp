@@ -29,6 +29,7 @@ struct Options {
   bool json = false;
   bool measure_ceilings = true;
   bool graphs = true;
+  bool zero_context = false;  // decode after prompt_len positions of zeroed state instead of a prefill
   std::string profile_range;  // "prefill" or "decode": the phase an external CUDA profiler records
 };
 
@@ -100,12 +101,37 @@ void run(const Options& o) {
   }
   if (lm.profiler) lm.profiler->reset();
 
-  // Prefill, one sequence at a time, in chunks of at most prefill_chunk tokens.
   std::vector<int> slots;
+  if (o.zero_context) {
+    // Decode timing at a long context and a large batch without the prefills: each sequence runs
+    // one real token (so the model records how its state was computed, e.g. the rotary factor set
+    // for the whole run), then takes the rest of the context as positions of zeroed K/V. Every
+    // decode kernel then reads and computes exactly what it would after a real prompt; the logits
+    // are meaningless.
+    const StateLayout layout = model.state_layout();
+    for (int l = 0; l < layout.paged_layers; ++l) {
+      ops.zero(cache.pages(l).k);
+      ops.zero(cache.pages(l).v);
+    }
+    for (int l = 0; l < layout.ring_layers; ++l) {
+      ops.zero(cache.ring(l).k);
+      ops.zero(cache.ring(l).v);
+    }
+    for (int b = 0; b < o.batch; ++b) {
+      slots.push_back(cache.acquire());
+      StepBatch first;
+      first.add(slots.back(), std::span(next).subspan(b, 1), false, run_length);
+      ops.argmax_rows(*model.forward(first, cache), std::span(next).subspan(b, 1));
+      if (!cache.reserve(slots.back(), o.prompt_len - 1)) fail("bench: the state cache cannot hold the context");
+      cache.commit(slots.back(), o.prompt_len - 1);
+    }
+  }
+
+  // Prefill, one sequence at a time, in chunks of at most prefill_chunk tokens.
   double prefill_s = 0;
   profiler_range(o, "prefill", true);
   size_t peak = 0;
-  for (int b = 0; b < o.batch; ++b) {
+  for (int b = 0; b < o.batch && !o.zero_context; ++b) {
     slots.push_back(cache.acquire());
     std::vector<int32_t> prompt(o.prompt_len);
     for (auto& t : prompt) t = token(rng);
@@ -122,7 +148,7 @@ void run(const Options& o) {
     peak = std::max(peak, device_bytes(*lm.backend));
   }
   profiler_range(o, "prefill", false);
-  const double prefill_per_seq = prefill_s / o.batch;
+  const double prefill_per_seq = o.zero_context ? 0.0 : prefill_s / o.batch;
   if (lm.profiler) {
     fmt::print(stderr, "prefill ops:\n{}", lm.profiler->report());
     lm.profiler->reset();
@@ -146,7 +172,7 @@ void run(const Options& o) {
   const int kv_bytes = static_cast<int>(dtype_size(ops.activation_dtype()));
   const double bytes_step = model.decode_bytes_per_step(o.batch, mean_context, kv_bytes);
   const double decode_bw = bytes_step * o.gen_len / decode_s;
-  const double prefill_flops_s = flops / prefill_per_seq;
+  const double prefill_flops_s = prefill_per_seq > 0 ? flops / prefill_per_seq : 0.0;
   // The floor a perfect implementation would reach: every byte once at the measured bandwidth.
   const double floor_tps = ceil.bytes_per_s > 0 ? ceil.bytes_per_s / bytes_step : 0;
 
@@ -157,8 +183,9 @@ void run(const Options& o) {
                       {"gen_len", o.gen_len},
                       {"batch", o.batch},
                       {"graphs", o.graphs && lm.backend->supports_graphs() && !lm.profiler},
+                      {"zero_context", o.zero_context},
                       {"prefill_seconds_per_sequence", prefill_per_seq},
-                      {"prefill_tokens_per_second", o.prompt_len / prefill_per_seq},
+                      {"prefill_tokens_per_second", prefill_per_seq > 0 ? o.prompt_len / prefill_per_seq : 0.0},
                       {"prefill_tflops", prefill_flops_s / 1e12},
                       {"decode_tokens_per_second_per_sequence", per_seq_tps},
                       {"decode_tokens_per_second", per_seq_tps * o.batch},
@@ -176,8 +203,11 @@ void run(const Options& o) {
   auto pct = [](double x, double c) { return c > 0 ? fmt::format(" ({:.0f}% of {:.0f})", 100 * x / c, c) : std::string(); };
   fmt::print("device            {}\n", ceil.device);
   fmt::print("shape             batch {} x prompt {} + {} generated\n", o.batch, o.prompt_len, o.gen_len);
-  fmt::print("prefill           {:.2f} ms per sequence, {:.0f} tok/s, {:.1f} TFLOP/s{}\n", prefill_per_seq * 1e3,
-             o.prompt_len / prefill_per_seq, prefill_flops_s / 1e12, pct(prefill_flops_s / 1e12, ceil.flops_per_s / 1e12));
+  if (o.zero_context)
+    fmt::print("prefill           none (--zero-context: {} positions of zeroed state)\n", o.prompt_len);
+  else
+    fmt::print("prefill           {:.2f} ms per sequence, {:.0f} tok/s, {:.1f} TFLOP/s{}\n", prefill_per_seq * 1e3,
+               o.prompt_len / prefill_per_seq, prefill_flops_s / 1e12, pct(prefill_flops_s / 1e12, ceil.flops_per_s / 1e12));
   fmt::print("decode            {:.1f} tok/s per sequence, {:.1f} tok/s in aggregate\n", per_seq_tps, per_seq_tps * o.batch);
   fmt::print("decode bandwidth  {:.0f} GB/s{}; floor {:.1f} tok/s per sequence\n", decode_bw / 1e9,
              pct(decode_bw / 1e9, ceil.bytes_per_s / 1e9), floor_tps);
@@ -195,6 +225,9 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--batch", opts->batch, "sequences decoding together")->check(CLI::PositiveNumber);
   cmd->add_option("--prefill-chunk", opts->prefill_chunk, "largest prefill step in tokens")->check(CLI::PositiveNumber);
   cmd->add_flag("!--no-ceilings", opts->measure_ceilings, "skip measuring the device's bandwidth and GEMM ceilings");
+  cmd->add_flag("--zero-context", opts->zero_context,
+                "decode after prompt-len positions of zeroed state instead of prefilling (steady-state decode "
+                "at long contexts and large batches; the logits are meaningless)");
   cmd->add_flag("!--no-graphs", opts->graphs, "run decode steps op by op instead of replaying captured graphs");
   cmd->add_option("--profile-range", opts->profile_range,
                   "record only this phase in an external CUDA profiler (ncu --profile-from-start off)")

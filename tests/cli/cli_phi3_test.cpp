@@ -60,6 +60,18 @@ TEST_P(CliBench, RunsAndReportsTheCostModel) {
   EXPECT_GT(j["decode_bytes_per_step"].get<double>(), j["weight_bytes"].get<double>());
 }
 
+// --zero-context: decode after a context of zeroed state (no prefill), past the Phi-3 case's switch.
+TEST_P(CliBench, DecodesAfterAZeroContext) {
+  const auto r = test::run_process({SAMBAY_BINARY, "bench", "--model", GetParam().string(), "--device", "cpu",
+                                    "--prompt-len", "60", "--gen-len", "4", "--batch", "3", "--zero-context",
+                                    "--no-ceilings", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_TRUE(j["zero_context"].get<bool>());
+  EXPECT_EQ(j["prefill_seconds_per_sequence"].get<double>(), 0.0);
+  EXPECT_GT(j["decode_tokens_per_second"].get<double>(), 0);
+}
+
 INSTANTIATE_TEST_SUITE_P(BothFamilies, CliBench,
                          ::testing::Values(kSwitchCase, test::golden_dir() / "tiny-l8-h64-w8"),
                          [](const auto& info) { return info.index == 0 ? std::string("Phi3") : std::string("SambaY"); });
