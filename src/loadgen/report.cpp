@@ -65,6 +65,19 @@ std::string format_report(const RunDescription& run, const Summary& s) {
   return out;
 }
 
+std::vector<std::pair<int64_t, double>> token_timeline(const RequestResult& r, int64_t every) {
+  std::vector<std::pair<int64_t, double>> out;
+  if (r.chunks == 0 || r.ttft_s < 0) return out;
+  double t = r.ttft_s;  // chunk 1 arrived here; chunk n + 1 arrived itl_s[n - 1] after chunk n
+  out.emplace_back(1, t);
+  for (size_t i = 0; i < r.itl_s.size(); ++i) {
+    t += r.itl_s[i];
+    const int64_t n = static_cast<int64_t>(i) + 2;
+    if (n % every == 0 || i + 1 == r.itl_s.size()) out.emplace_back(n, t);
+  }
+  return out;
+}
+
 json report_json(const RunDescription& run, const Summary& s, std::span<const RequestResult> results, bool with_itl) {
   const LoadOptions& o = run.options;
   const WorkloadSpec& w = o.workload;
@@ -131,6 +144,7 @@ json report_json(const RunDescription& run, const Summary& s, std::span<const Re
                 {"prompt_tokens", r.prompt_tokens},
                 {"completion_tokens", r.completion_tokens},
                 {"itl_s", distribution_json(itl)}};
+    row["timeline"] = token_timeline(r);
     if (with_itl) row["itl_all_s"] = r.itl_s;
     rows.push_back(std::move(row));
   }
