@@ -119,7 +119,7 @@ void run(const Options& o) {
       std::copy_n(&host[r * V], V, &prefill_logits[(b * P + p) * V]);
     std::copy_n(&prefill_logits[(b * P + P - 1) * V], V, &step_logits[(b * N) * V]);
   }
-  std::vector<std::vector<int32_t>>& fed = rows;  // each row's tokens so far
+  std::vector<std::vector<int32_t>> fed = std::move(rows);  // each row's tokens so far
   for (int64_t t = 1; t < N; ++t) {
     StepBatch step;
     for (int64_t b = 0; b < B; ++b) {
