@@ -36,11 +36,6 @@ bool Phi3Model::needs_recompute(const StateCache& cache, int slot, int64_t lengt
          length > config_.original_max_position_embeddings;
 }
 
-bool Phi3Model::needs_recompute(int64_t cached, int64_t new_tokens) const {
-  const int64_t limit = config_.original_max_position_embeddings;
-  return config_.longrope() && cached > 0 && cached <= limit && cached + new_tokens > limit;
-}
-
 int32_t Phi3Model::rope_set(const StateCache& cache, int slot, int64_t length) const {
   if (!config_.longrope()) return 0;
   if (cache.length(slot) > 0) return cache.rope_set(slot);  // the set of the keys already cached

@@ -45,9 +45,6 @@ class Phi3Model : public LanguageModel {
   // A sequence whose cached keys use the short factor set, read at more than
   // original_max_position_embeddings positions.
   bool needs_recompute(const StateCache& cache, int slot, int64_t length) const override;
-  // The same rule for a sequence of `cached` positions prefilled without a read length beyond its
-  // prompt (so its factor set follows from its length), about to take `new_tokens` more.
-  bool needs_recompute(int64_t cached, int64_t new_tokens) const;
 
   // See LanguageModel::forward.
   OwnedTensor forward(const StepBatch& batch, StateCache& cache) override;
