@@ -6,6 +6,7 @@
 // token, as the reference's "recompute" logits were made.
 #include <algorithm>
 #include <functional>
+#include <ostream>
 #include <span>
 #include <string>
 #include <vector>
@@ -27,6 +28,9 @@ struct GoldenCase {
     return s;
   }
 };
+
+// How gtest shows a case in test names' parameters.
+inline void PrintTo(const GoldenCase& c, std::ostream* os) { *os << c.dir.filename().string() << " vs " << c.reference; }
 
 inline std::vector<GoldenCase> all_golden_cases() {
   std::vector<GoldenCase> cases;
