@@ -4,7 +4,7 @@
 # released model's shapes with dummy weights. Results go to OUT_DIR (logs, JSON, a summary).
 # Usage: scripts/gpu-check.sh OUT_DIR [quick|decode|phi4|memcheck|bench|full]
 #   quick: tests only; decode: tests and the decode benchmarks with overlapped launches on and off;
-#   phi4: tests and the Phi-4-mini decode benchmarks and profile;
+#   phi4: tests, compute-sanitizer, and the Phi-4-mini decode benchmarks and profile;
 #   memcheck: tests and compute-sanitizer; bench: and benchmarks; full: and Nsight Compute
 set -uo pipefail
 final=${1:?output dir}
@@ -62,8 +62,15 @@ bench() {  # name, args...
   tail -1 "$out/bench-$name.log" >"$out/bench-$name.json"
   tail -1 "$out/bench-$name.log" | tee -a "$summary"
 }
+memcheck() {
+  for t in test_golden_gpu test_cuda_ops; do
+    run "memcheck-$t" 500 compute-sanitizer --tool memcheck --leak-check full --error-exitcode 9 build-gpu/tests/gpu/$t
+    grep -E "ERROR SUMMARY|LEAK SUMMARY|PASSED|FAILED" "$out/memcheck-$t.log" | tee -a "$summary"
+  done
+}
 if [[ "$mode" == phi4 ]]; then
   # The Phi-4-mini transformer (dummy weights): batch-1 and 16-sequence decode, and a per-op profile.
+  memcheck
   model=models/phi4-mini-instruct
   bench phi4-b1-p2k --prompt-len 2048 --gen-len 128 --batch 1
   bench phi4-b1-p32k --prompt-len 32768 --gen-len 64 --batch 1 --no-ceilings
@@ -88,10 +95,7 @@ if [[ "$mode" == decode ]]; then
   exit 0
 fi
 
-for t in test_golden_gpu test_cuda_ops; do
-  run "memcheck-$t" 500 compute-sanitizer --tool memcheck --leak-check full --error-exitcode 9 build-gpu/tests/gpu/$t
-  grep -E "ERROR SUMMARY|LEAK SUMMARY|PASSED|FAILED" "$out/memcheck-$t.log" | tee -a "$summary"
-done
+memcheck
 [[ "$mode" == memcheck ]] && exit 0
 
 bench b1-p2k "--prompt-len" 2048 --gen-len 128 --batch 1
