@@ -140,7 +140,7 @@ def main():
     ax.set_yscale("log")
     ax.set_xlabel("concurrent clients")
     ax.set_ylabel("generated tok/s")
-    ax.set_title(spec["title"], fontsize=9)
+    ax.set_title(spec["title"], fontsize=8, wrap=True)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7)
     fig.tight_layout()
@@ -153,11 +153,12 @@ def main():
         for ri, r in enumerate(served[m]):
             color = f"C{mi * 4 + ri}"
             for k, tl in enumerate(r["timelines"]):
-                ax.plot([p[0] for p in tl], [p[1] for p in tl], styles[mi % len(styles)], color=color, lw=1, alpha=0.6,
+                style = styles[mi % len(styles)] if len(tl) > 1 else "o"  # runs recorded before timelines: end points
+                ax.plot([p[0] for p in tl], [p[1] for p in tl], style, color=color, lw=1, ms=3, alpha=0.6,
                         label=f"{models[m]['label']}, {r['concurrency']} clients" if k == 0 else None)
     ax.set_xlabel("generated tokens")
     ax.set_ylabel("latency since the request was sent (s)")
-    ax.set_title(spec["title"], fontsize=9)
+    ax.set_title(spec["title"], fontsize=8, wrap=True)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7)
     fig.tight_layout()
