@@ -71,6 +71,7 @@ memcheck() {
 if [[ "$mode" == phi4 ]]; then
   # The Phi-4-mini transformer (dummy weights): batch-1 and 16-sequence decode, and a per-op profile.
   memcheck
+  bench flash-b1-p2k --prompt-len 2048 --gen-len 128 --batch 1  # against the flash model's recorded figure
   model=models/phi4-mini-instruct
   bench phi4-b1-p2k --prompt-len 2048 --gen-len 128 --batch 1
   bench phi4-b1-p32k --prompt-len 32768 --gen-len 64 --batch 1 --no-ceilings
