@@ -75,9 +75,7 @@ if [[ "$mode" == phi4 ]]; then
   model=models/phi4-mini-instruct
   bench phi4-b1-p2k --prompt-len 2048 --gen-len 128 --batch 1
   bench phi4-b1-p32k --prompt-len 32768 --gen-len 64 --batch 1 --no-ceilings
-  for p in 2048 16384; do
-    bench "phi4-b16-p$p" --prompt-len "$p" --gen-len 64 --batch 16 --no-ceilings
-  done
+  bench phi4-b16-p2048 --prompt-len 2048 --gen-len 64 --batch 16 --no-ceilings
   run profile-phi4-p2k 300 build-gpu/sambay bench --model "$model" --dummy --device cuda \
     --prompt-len 2048 --gen-len 8 --batch 1 --no-ceilings --profile
   grep -v "^info" "$out/profile-phi4-p2k.log" | head -40 | tee -a "$summary"
