@@ -12,14 +12,8 @@ mode=${2:-full}
 mkdir -p "$final"
 out=$(mktemp -d)  # every log lands here; OUT_DIR gets the summary, bench.jsonl and logs.tar.gz
 trap 'cp "$out/summary.txt" "$final/" 2>/dev/null; cat "$out"/bench-*.json >"$final/bench.jsonl" 2>/dev/null; tar -czf "$final/logs.tar.gz" -C "$out" .' EXIT
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
-export PATH=/usr/local/cuda/bin:$PATH
-deps="$root/.deps/root/usr"  # scripts/carry-deps.sh: the text module and server where the host lacks them
-if [[ -d "$deps" ]]; then
-  export CMAKE_PREFIX_PATH="$deps${CMAKE_PREFIX_PATH:+:$CMAKE_PREFIX_PATH}"
-  export LD_LIBRARY_PATH="$deps/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-fi
+source "$(dirname "$0")/gpu-env.sh"
+cd "$gpu_root"
 summary="$out/summary.txt"
 : >"$summary"
 note() { echo "$*" | tee -a "$summary"; }
@@ -27,14 +21,8 @@ note() { echo "$*" | tee -a "$summary"; }
 note "== $(date -u +%FT%TZ) $(git rev-parse --short HEAD 2>/dev/null || echo no-git) $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader)"
 nvcc --version | tail -1 | tee -a "$summary"
 
-cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DSAMBAY_CUDA=ON -DSAMBAY_BENCH=OFF >"$out/configure.log" 2>&1 ||
-  { note "configure failed"; tail -30 "$out/configure.log"; exit 1; }
-if ! cmake --build build-gpu -j "$(nproc)" --target sambay test_cuda_ops test_golden_gpu test_golden_parity \
-  >"$out/build.log" 2>&1; then
-  note "build failed"
-  grep -E "error" "$out/build.log" | head -40
-  exit 1
-fi
+gpu_build "$out" sambay test_cuda_ops test_golden_gpu test_golden_parity | tee -a "$summary"
+[[ ${PIPESTATUS[0]} -eq 0 ]] || exit 1
 note "build ok"
 
 run() {  # name, timeout seconds, command...

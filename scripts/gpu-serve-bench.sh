@@ -10,21 +10,12 @@ set -uo pipefail
 out=${1:?output dir}
 shift
 mkdir -p "$out"
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
-export PATH=/usr/local/cuda/bin:$PATH
-deps="$root/.deps/root/usr"
-if [[ -d "$deps" ]]; then
-  export CMAKE_PREFIX_PATH="$deps${CMAKE_PREFIX_PATH:+:$CMAKE_PREFIX_PATH}"
-  export LD_LIBRARY_PATH="$deps/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-fi
+source "$(dirname "$0")/gpu-env.sh"
+cd "$gpu_root"
 log() { echo "== $(date -u +%T) $*" | tee -a "$out/summary.txt"; }
 
 log "$(git rev-parse --short HEAD 2>/dev/null || echo no-git) $(nvidia-smi --query-gpu=name,memory.total --format=csv,noheader)"
-cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release -DSAMBAY_CUDA=ON -DSAMBAY_BENCH=OFF >"$out/configure.log" 2>&1 ||
-  { log "configure failed"; tail -20 "$out/configure.log"; exit 1; }
-cmake --build build-gpu -j "$(nproc)" --target sambay >"$out/build.log" 2>&1 ||
-  { log "build failed"; grep -E "error" "$out/build.log" | head -30; exit 1; }
+gpu_build "$out" sambay >>"$out/summary.txt" || { log "build failed"; tail -20 "$out/summary.txt"; exit 1; }
 build-gpu/sambay --help | grep -q "serve" || { log "sambay was built without the server"; exit 1; }
 log "build ok"
 
