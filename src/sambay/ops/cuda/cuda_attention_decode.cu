@@ -247,20 +247,11 @@ __global__ void __launch_bounds__(64) diff_attn_decode_mma_kernel(DecodeArgs a) 
 #pragma unroll
   for (int n = 0; n < ON; ++n) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.0f;
 
-  int stage = 0;
-  for (int64_t k0 = kb; k0 < ke; k0 += kBK, stage ^= 1) {
-    if (k0 + kBK < ke) {
-      issue_tile(k0 + kBK, stage ^ 1);
-      asm volatile("cp.async.wait_group 1;\n" ::);
-    } else {
-      asm volatile("cp.async.wait_group 0;\n" ::);
-    }
-    __syncthreads();  // both warps' copies of this stage have landed
+  pipelined_key_tiles<true>(kb, ke, issue_tile, [&](int64_t k0, int stage) {
     const int kd = static_cast<int>(k0 - ke);  // key kd + t is in range while negative
     auto keep = [ng](int qr, int kp) { return qr < ng && kp < 0; };
     map_tile<DH, 2 * DH>(a.scale, qf, sK[stage][m], sV[stage], o, mrow, lrow, kd, keep, ra, rb, gq, tq);
-    __syncthreads();  // this stage is refilled two tiles later
-  }
+  });
 
 #pragma unroll
   for (int h = 0; h < 2; ++h) {

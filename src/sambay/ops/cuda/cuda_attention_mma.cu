@@ -70,23 +70,14 @@ __global__ void __launch_bounds__(128, 2) diff_attn_mma_kernel(PrefillArgs a) {
     lrow[m][0] = lrow[m][1] = 0.0f;
   }
 
-  int stage = 0;
-  for (int64_t k0 = key_lo; k0 <= pos_last; k0 += kBK, stage ^= 1) {
-    if (k0 + kBK <= pos_last) {
-      issue_tile(k0 + kBK, stage ^ 1);
-      asm volatile("cp.async.wait_group 1;\n" ::);
-    } else {
-      asm volatile("cp.async.wait_group 0;\n" ::);
-    }
-    __syncthreads();
+  pipelined_key_tiles<true>(key_lo, pos_last + 1, issue_tile, [&](int64_t k0, int stage) {
     // Causal and window mask, rows past the chunk; positions relative to the tile's first query.
     const int kd = static_cast<int>(k0 - pos_first);
     const int window = a.window;
     auto keep = [rows, window](int qr, int kp) { return qr < rows && kp <= qr && (window == 0 || kp > qr - window); };
     map_tile<DH, 2 * DH>(a.scale, qf[0], sK[stage][0], sV[stage], o[0], mrow[0], lrow[0], kd, keep, ra, rb, gq, tq);
     map_tile<DH, 2 * DH>(a.scale, qf[1], sK[stage][1], sV[stage], o[1], mrow[1], lrow[1], kd, keep, ra, rb, gq, tq);
-    __syncthreads();  // this stage is refilled two tiles later
-  }
+  });
 
   // out = RMSNorm(O1 / l1 - lambda O2 / l2) * subln * out_scale, for rows a (h = 0) and b (h = 1).
 #pragma unroll

@@ -34,6 +34,31 @@ __device__ __forceinline__ void stage_kv_tile(const KvSource& kv, const SeqChunk
   asm volatile("cp.async.commit_group;\n" ::);
 }
 
+// Walks the key tiles k0 = begin, begin + kBK, ... below `end` through two shared-memory stages: the
+// next tile's copies (issue(k0, stage), cp.async) are in flight while this one is computed
+// (compute(k0, stage)). The caller has issued the first tile into stage 0. kBlock: the stages are
+// shared by the block's warps (__syncthreads), else by one warp (__syncwarp).
+template <bool kBlock, class Issue, class Compute>
+__device__ __forceinline__ void pipelined_key_tiles(int64_t begin, int64_t end, const Issue& issue,
+                                                    const Compute& compute) {
+  auto sync = [] {
+    if constexpr (kBlock) __syncthreads();
+    else __syncwarp();
+  };
+  int stage = 0;
+  for (int64_t k0 = begin; k0 < end; k0 += kBK, stage ^= 1) {
+    if (k0 + kBK < end) {
+      issue(k0 + kBK, stage ^ 1);
+      asm volatile("cp.async.wait_group 1;\n" ::);
+    } else {
+      asm volatile("cp.async.wait_group 0;\n" ::);
+    }
+    sync();  // every thread's copies of this stage have landed
+    compute(k0, stage);
+    sync();  // this stage is refilled two tiles later
+  }
+}
+
 // One map's share of a key tile for this warp's 16 rows: scores, online softmax, O += P V, where V
 // is VW wide ([v1 | v2] for differential attention, one head's values for plain attention).
 // keep(query row, kd + key within the tile) says which scores count; the others are -inf.

@@ -82,20 +82,11 @@ __global__ void __launch_bounds__(128) gqa_prefill_kernel(GqaArgs a) {
 #pragma unroll
   for (int n = 0; n < ON; ++n) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.0f;
 
-  int stage = 0;
-  for (int64_t k0 = 0; k0 <= pos_last; k0 += kBK, stage ^= 1) {
-    if (k0 + kBK <= pos_last) {
-      issue_tile(k0 + kBK, stage ^ 1);
-      asm volatile("cp.async.wait_group 1;\n" ::);
-    } else {
-      asm volatile("cp.async.wait_group 0;\n" ::);
-    }
-    __syncthreads();
+  pipelined_key_tiles<true>(0, pos_last + 1, issue_tile, [&](int64_t k0, int stage) {
     const int kd = static_cast<int>(k0 - pos_first);  // key positions relative to the tile's first query
     auto keep = [rows](int qr, int kp) { return qr < rows && kp <= qr; };
     map_tile<DH, DH>(a.scale, qf, sK[stage], sV[stage], o, mrow, lrow, kd, keep, ra, rb, gq, tq);
-    __syncthreads();  // this stage is refilled two tiles later
-  }
+  });
 
 #pragma unroll
   for (int hh = 0; hh < 2; ++hh) {
@@ -143,20 +134,11 @@ __global__ void __launch_bounds__(32) gqa_decode_kernel(GqaArgs a) {
 #pragma unroll
   for (int n = 0; n < ON; ++n) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.0f;
 
-  int stage = 0;
-  for (int64_t k0 = kb; k0 < ke; k0 += kBK, stage ^= 1) {
-    if (k0 + kBK < ke) {
-      issue_tile(k0 + kBK, stage ^ 1);
-      asm volatile("cp.async.wait_group 1;\n" ::);
-    } else {
-      asm volatile("cp.async.wait_group 0;\n" ::);
-    }
-    __syncwarp();
+  pipelined_key_tiles<false>(kb, ke, issue_tile, [&](int64_t k0, int stage) {
     const int kd = static_cast<int>(k0 - ke);  // key kd + t is in range while negative
     auto keep = [nh](int qr, int kp) { return qr < nh && kp < 0; };
     map_tile<DH, DH>(a.scale, qf, sK[stage], sV[stage], o, mrow, lrow, kd, keep, ra, rb, gq, tq);
-    __syncwarp();  // this stage is refilled two tiles later
-  }
+  });
 
 #pragma unroll
   for (int hh = 0; hh < 2; ++hh) {
