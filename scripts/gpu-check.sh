@@ -10,11 +10,11 @@ set -uo pipefail
 final=${1:?output dir}
 mode=${2:-full}
 mkdir -p "$final"
-out=$(mktemp -d)  # every log lands here; OUT_DIR gets the summary, bench.jsonl and logs.tar.gz
-trap 'cp "$out/summary.txt" "$final/" 2>/dev/null; cat "$out"/bench-*.json >"$final/bench.jsonl" 2>/dev/null; tar -czf "$final/logs.tar.gz" -C "$out" .' EXIT
+out=$(mktemp -d)  # every log lands here; OUT_DIR gets the summary and bench.jsonl as they grow, logs.tar.gz at the end
+trap 'tar -czf "$final/logs.tar.gz" -C "$out" .' EXIT
 source "$(dirname "$0")/gpu-env.sh"
 cd "$gpu_root"
-summary="$out/summary.txt"
+summary="$final/summary.txt"  # written as the run goes, so a run cut off by a time limit still reports
 : >"$summary"
 note() { echo "$*" | tee -a "$summary"; }
 
@@ -47,7 +47,7 @@ bench() {  # name, args...
   local name=$1
   shift
   run "bench-$name" 400 build-gpu/sambay bench --model "$model" --dummy --device cuda --json "$@"
-  tail -1 "$out/bench-$name.log" >"$out/bench-$name.json"
+  tail -1 "$out/bench-$name.log" >>"$final/bench.jsonl"
   tail -1 "$out/bench-$name.log" | tee -a "$summary"
 }
 memcheck() {
@@ -57,16 +57,20 @@ memcheck() {
   done
 }
 if [[ "$mode" == phi4 ]]; then
-  # The Phi-4-mini transformer (dummy weights): batch-1 and 16-sequence decode, and a per-op profile.
-  memcheck
-  bench flash-b1-p2k --prompt-len 2048 --gen-len 128 --batch 1  # against the flash model's recorded figure
+  # The Phi-4-mini transformer (dummy weights): batch-1 decode first (the figure that matters most if
+  # the run is cut short), the flash model's batch-1 figure beside it, a per-op profile, the long and
+  # batched runs, and compute-sanitizer last.
   model=models/phi4-mini-instruct
   bench phi4-b1-p2k --prompt-len 2048 --gen-len 128 --batch 1
-  bench phi4-b1-p32k --prompt-len 32768 --gen-len 64 --batch 1 --no-ceilings
-  bench phi4-b16-p2048 --prompt-len 2048 --gen-len 64 --batch 16 --no-ceilings
+  model=models/phi4-mini-flash-reasoning
+  bench flash-b1-p2k --prompt-len 2048 --gen-len 128 --batch 1 --no-ceilings
+  model=models/phi4-mini-instruct
   run profile-phi4-p2k 300 build-gpu/sambay bench --model "$model" --dummy --device cuda \
     --prompt-len 2048 --gen-len 8 --batch 1 --no-ceilings --profile
   grep -v "^info" "$out/profile-phi4-p2k.log" | head -40 | tee -a "$summary"
+  bench phi4-b1-p32k --prompt-len 32768 --gen-len 64 --batch 1 --no-ceilings
+  bench phi4-b16-p2048 --prompt-len 2048 --gen-len 64 --batch 16 --no-ceilings
+  memcheck
   exit 0
 fi
 if [[ "$mode" == decode ]]; then
