@@ -42,40 +42,27 @@ __global__ void __launch_bounds__(kGemvThreads) gemv_kernel(Out* out, int64_t ou
     for (int t = 0; t < TT; ++t) acc[r][t] = 0.0f;
 
   if (row < N) {
-    // Weight row r of this output (gated: 0 the gate row, 1 the up row N rows below).
-    const bf16* w0 = w + static_cast<int64_t>(row) * w_stride;
-    const bf16* w1 = w0 + (GATED ? static_cast<int64_t>(N) * w_stride : 0);
-    auto wr = [w0, w1](int r) { return r == 0 ? w0 : w1; };
+    const bf16* wr[R];
+#pragma unroll
+    for (int r = 0; r < R; ++r) wr[r] = w + static_cast<int64_t>(row + r * N) * w_stride;
     if constexpr (VEC) {
-      // Several independent 16-byte weight loads in flight per lane before they are used; the last
-      // round is predicated rather than a loop of single loads, so a row whose length is not a
-      // multiple of the round (K = 3072: 12 loads per lane) costs two round trips, not five.
+      // Several independent 16-byte weight loads in flight per lane before they are used.
       constexpr int U = (TT == 1 ? 8 : TT == 2 ? 4 : 2) / R;
       const int groups = K / 8, step = 32 * WPR;
-      for (int g0 = part * 32 + lane; g0 < groups; g0 += U * step) {
+      int g = part * 32 + lane;
+      for (; g + (U - 1) * step < groups; g += U * step) {
         float wf[R][U][8];
 #pragma unroll
-        for (int u = 0; u < U; ++u) {
-          const int g = g0 + u * step;
+        for (int r = 0; r < R; ++r)
 #pragma unroll
-          for (int r = 0; r < R; ++r) {
-            if (g < groups) {
-              load8_stream(wr(r) + g * 8, wf[r][u]);
-            } else {
-#pragma unroll
-              for (int i = 0; i < 8; ++i) wf[r][u][i] = 0.0f;
-            }
-          }
-        }
+          for (int u = 0; u < U; ++u) load8_stream(wr[r] + (g + u * step) * 8, wf[r][u]);
 #pragma unroll
         for (int t = 0; t < TT; ++t) {
           if (t < T) {
 #pragma unroll
             for (int u = 0; u < U; ++u) {
-              const int g = g0 + u * step;
-              if (g >= groups) break;
               float xf[8];
-              load8(x + t * x_stride + g * 8, xf);
+              load8(x + t * x_stride + (g + u * step) * 8, xf);
 #pragma unroll
               for (int r = 0; r < R; ++r)
 #pragma unroll
@@ -84,11 +71,27 @@ __global__ void __launch_bounds__(kGemvThreads) gemv_kernel(Out* out, int64_t ou
           }
         }
       }
+      for (; g < groups; g += step) {
+        float wf[R][8];
+#pragma unroll
+        for (int r = 0; r < R; ++r) load8_stream(wr[r] + g * 8, wf[r]);
+#pragma unroll
+        for (int t = 0; t < TT; ++t) {
+          if (t < T) {
+            float xf[8];
+            load8(x + t * x_stride + g * 8, xf);
+#pragma unroll
+            for (int r = 0; r < R; ++r)
+#pragma unroll
+              for (int i = 0; i < 8; ++i) acc[r][t] = fmaf(wf[r][i], xf[i], acc[r][t]);
+          }
+        }
+      }
     } else {
       for (int k = part * 32 + lane; k < K; k += 32 * WPR) {
 #pragma unroll
         for (int r = 0; r < R; ++r) {
-          const float wk = to_float(wr(r)[k]);
+          const float wk = to_float(wr[r][k]);
 #pragma unroll
           for (int t = 0; t < TT; ++t)
             if (t < T) acc[r][t] = fmaf(wk, to_float(x[t * x_stride + k]), acc[r][t]);
