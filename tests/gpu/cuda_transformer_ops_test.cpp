@@ -104,5 +104,57 @@ TEST_F(CudaTransformerOps, Attention) {
   }
 }
 
+// The fused rotation and K/V store against the CPU's rope + kv_pages_write: the rotated queries, and
+// attention over what each side stored, for a prompt, a mixed step and decode steps; both factor
+// sets; head dims on and off the tensor cores.
+TEST_F(CudaTransformerOps, RopeKvWriteThenAttention) {
+  struct Case {
+    int64_t H, Hkv, dh, rot;
+  };
+  for (const Case cs : {Case{24, 8, 128, 96}, Case{6, 2, 24, 18}, Case{6, 2, 16, 12}}) {
+    const int64_t H = cs.H, Hkv = cs.Hkv, dh = cs.dh, kv_row = Hkv * dh, half = cs.rot / 2;
+    const int64_t page = 16, pages_per_seq = 80;
+    Pair pk = random(2 * pages_per_seq, page * kv_row), pv = random(2 * pages_per_seq, page * kv_row);
+    std::vector<int32_t> table(2 * pages_per_seq);
+    std::iota(table.rbegin(), table.rend(), 0);
+    OwnedTensor table_dev = gpu->empty(2, pages_per_seq, DType::I32);
+    gpu->from_host(*table_dev, table.data());
+    const KvPagesRef pc{*pk.cpu, *pv.cpu, page, table.data(), Tensor(table.data(), DType::I32, 2, pages_per_seq),
+                        pages_per_seq, dh, 1};
+    const KvPagesRef pg{*pk.gpu, *pv.gpu, page, table.data(), *table_dev, pages_per_seq, dh, 1};
+    std::vector<float> inv(static_cast<size_t>(2 * half));
+    for (int64_t j = 0; j < half; ++j) {
+      inv[j] = 1.0f / std::pow(10000.0f, static_cast<float>(2 * j) / static_cast<float>(cs.rot));
+      inv[half + j] = inv[j] / (1.0f + 0.5f * static_cast<float>(j));
+    }
+    Pair freq = from_values(inv, 2, half, DType::F32);
+    RopeParams rc{H + Hkv, dh, cs.rot, *freq.cpu, 1.2f}, rg = rc;
+    rg.inv_freq = *freq.gpu;
+    const AttentionParams p{H, Hkv, dh, 1.0f / std::sqrt(static_cast<float>(dh))};
+
+    const std::vector<std::pair<int32_t, int32_t>> steps = {{300, 5}, {40, 1}, {1, 1}, {1, 1}};
+    int64_t len[2] = {0, 0};
+    for (size_t step = 0; step < steps.size(); ++step) {
+      std::vector<SeqChunk> chunks;
+      int32_t rows = 0;
+      for (int s = 0; s < 2; ++s) {
+        const int32_t n = s == 0 ? steps[step].first : steps[step].second;
+        chunks.push_back({rows, n, len[s], 1 - s, s});  // sequence 1 on the long factor set
+        rows += n;
+        len[s] += n;
+      }
+      Pair qkv = random(rows, (H + 2 * Hkv) * dh, 2);
+      const auto slice = [&](const OwnedTensor& t, int64_t c0, int64_t n) { return t->cols_slice(c0, n); };
+      cpu.rope_kv_write(slice(qkv.cpu, 0, (H + Hkv) * dh), slice(qkv.cpu, (H + Hkv) * dh, kv_row), pc, chunks, rc);
+      gpu->rope_kv_write(slice(qkv.gpu, 0, (H + Hkv) * dh), slice(qkv.gpu, (H + Hkv) * dh, kv_row), pg, chunks, rg);
+      EXPECT_LE(rel_error(qkv), kBf16Out) << "rotated q and k, dh=" << dh << " step " << step;
+      Pair out = output(rows, H * dh);
+      cpu.attention(*out.cpu, slice(qkv.cpu, 0, H * dh), pc, chunks, p);
+      gpu->attention(*out.gpu, slice(qkv.gpu, 0, H * dh), pg, chunks, p);
+      EXPECT_LE(rel_error(out), kAttention) << "attention, dh=" << dh << " step " << step;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace sambay

@@ -98,7 +98,8 @@ OwnedTensor Phi3Model::run_layers(std::span<const int32_t> tokens, std::span<con
   const int64_t h = c.hidden_size, H = c.num_attention_heads, Hkv = c.num_key_value_heads, dh = c.head_dim();
   const DType act = ops_.activation_dtype();
   const float eps = static_cast<float>(c.rms_norm_eps);
-  // Q and K heads sit side by side in the qkv projection: one rotation covers both.
+  // Q and K heads sit side by side in the qkv projection: one rotation covers both, and the rotated
+  // keys go to the pages with the values in the same pass.
   const RopeParams rope{H + Hkv, dh, c.rotary_dim(), w_.inv_freq, static_cast<float>(c.attention_factor)};
   const AttentionParams attn{H, Hkv, dh, 1.0f / std::sqrt(static_cast<float>(dh))};
 
@@ -112,11 +113,9 @@ OwnedTensor Phi3Model::run_layers(std::span<const int32_t> tokens, std::span<con
 
     OwnedTensor qkv = ops_.empty(T, lw.qkv.rows, act);
     ops_.linear(*qkv, *u, lw.qkv, nullptr);
-    const Tensor q = qkv->cols_slice(0, H * dh), k = qkv->cols_slice(H * dh, Hkv * dh);
-    const Tensor v = qkv->cols_slice((H + Hkv) * dh, Hkv * dh);
-    ops_.rope(qkv->cols_slice(0, (H + Hkv) * dh), chunks, rope);
+    const Tensor q = qkv->cols_slice(0, H * dh), v = qkv->cols_slice((H + Hkv) * dh, Hkv * dh);
     const KvPagesRef pages = cache.pages(static_cast<int>(i));
-    ops_.kv_pages_write(pages, k, v, chunks);
+    ops_.rope_kv_write(qkv->cols_slice(0, (H + Hkv) * dh), v, pages, chunks, rope);
     OwnedTensor o = ops_.empty(T, H * dh, act);
     ops_.attention(*o, q, pages, chunks, attn);
     pending = ops_.empty(T, h, act);

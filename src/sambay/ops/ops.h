@@ -175,6 +175,14 @@ class Ops {
   virtual void rope(const Tensor& x, std::span<const SeqChunk> chunks, const RopeParams& p) {
     unsupported("rope");
   }
+  // rope() over all heads of qk ([rows, (query heads + kv heads) * head_dim], the key heads last and
+  // as wide as v), then kv_pages_write() of the rotated keys and v: one pass where a backend fuses
+  // them (a decode step saves a launch per layer).
+  virtual void rope_kv_write(const Tensor& qk, const Tensor& v, const KvPagesRef& pages,
+                             std::span<const SeqChunk> chunks, const RopeParams& p) {
+    rope(qk, chunks, p);
+    kv_pages_write(pages, qk.cols_slice(qk.cols - v.cols, v.cols), v, chunks);
+  }
   // Causal attention of each chunk's queries over positions 0 .. p of its sequence, all read from
   // the pages (written before the call). out [rows, num_heads * head_dim].
   virtual void attention(const Tensor& out, const Tensor& q, const KvPagesRef& pages, std::span<const SeqChunk> chunks,

@@ -126,6 +126,10 @@ class ProfiledOps final : public Ops {
   void kv_ring_write(const KvRingRef& ring, const Tensor& k, const Tensor& v, std::span<const SeqChunk> chunks) override {
     timed("kv_ring_write", [&] { inner_.kv_ring_write(ring, k, v, chunks); });
   }
+  void rope_kv_write(const Tensor& qk, const Tensor& v, const KvPagesRef& pages, std::span<const SeqChunk> chunks,
+                     const RopeParams& p) override {
+    timed("rope_kv_write", [&] { inner_.rope_kv_write(qk, v, pages, chunks, p); });
+  }
   void kv_pages_write(const KvPagesRef& pages, const Tensor& k, const Tensor& v,
                       std::span<const SeqChunk> chunks) override {
     timed("kv_pages_write", [&] { inner_.kv_pages_write(pages, k, v, chunks); });

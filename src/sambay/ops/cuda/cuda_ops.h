@@ -51,6 +51,8 @@ class CudaOps final : public Ops {
   void rms_norm(const Tensor& out, const Tensor& in, const Tensor& w, float eps) override;
   void add_rms_norm(const Tensor& x, const Tensor& y, const Tensor& out, const Tensor& w, float eps) override;
   void rope(const Tensor& x, std::span<const SeqChunk> chunks, const RopeParams& p) override;
+  void rope_kv_write(const Tensor& qk, const Tensor& v, const KvPagesRef& pages, std::span<const SeqChunk> chunks,
+                     const RopeParams& p) override;
   void attention(const Tensor& out, const Tensor& q, const KvPagesRef& pages, std::span<const SeqChunk> chunks,
                  const AttentionParams& p) override;
   void linear_swiglu(const Tensor& out, const Tensor& in, const Tensor& w) override;

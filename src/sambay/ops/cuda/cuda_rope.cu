@@ -1,6 +1,7 @@
 // Rotary position embedding of a plain transformer on the GPU (NeoX pairing, partial rotary,
 // LongRoPE factor sets chosen per chunk). One block per row: the row's cos and sin are computed
-// once into shared memory and applied to every head.
+// once into shared memory and applied to every head; the fused form then stores the row's rotated
+// keys and its values in the pages (kv_pages_write's layout: `group_width` values per head group).
 #include <cuda_bf16.h>
 
 #include "sambay/ops/cuda/cuda_check.h"
@@ -14,19 +15,30 @@ namespace {
 
 constexpr int kMaxHalf = 256;  // rotary_dim / 2 up to this
 
+// Where the fused form stores a row's keys and values; null pages: rotation only.
+struct PageStore {
+  bf16 *k = nullptr, *v = nullptr;
+  const int32_t* table = nullptr;
+  int64_t table_stride = 0;
+  int page_size = 0, kv_row = 0, group_width = 0;
+  const bf16* v_src = nullptr;
+  int64_t v_stride = 0;
+};
+
 __global__ void rope_kernel(bf16* x, int64_t stride, const SeqChunk* chunks, int num_chunks, const float* inv_freq,
-                            int64_t inv_stride, int num_heads, int head_dim, int half, float magnitude) {
+                            int64_t inv_stride, int num_heads, int head_dim, int half, float magnitude,
+                            PageStore store) {
   __shared__ float cs[kMaxHalf], sn[kMaxHalf];
   enter_dependent_kernel();
   const int row = blockIdx.x;
   const SeqChunk c = chunks[find_chunk(chunks, num_chunks, row)];
   // The angle is a float32 product and cos/sin are full-precision float32, as the reference
   // computes them (angles reach 1e5 rad at long contexts, where the fast intrinsics are wrong).
-  const float pos = static_cast<float>(c.pos0 + (row - c.row0));
+  const int64_t pos = c.pos0 + (row - c.row0);
   const float* inv = inv_freq + (c.rope_set ? inv_stride : 0);
   for (int j = threadIdx.x; j < half; j += blockDim.x) {
     float s, co;
-    sincosf(pos * inv[j], &s, &co);
+    sincosf(static_cast<float>(pos) * inv[j], &s, &co);
     cs[j] = co * magnitude;
     sn[j] = s * magnitude;
   }
@@ -39,6 +51,18 @@ __global__ void rope_kernel(bf16* x, int64_t stride, const SeqChunk* chunks, int
     v[j] = from_float<bf16>(a * cs[j] - b * sn[j]);
     v[j + half] = from_float<bf16>(b * cs[j] + a * sn[j]);
   }
+  if (!store.k) return;
+  __syncthreads();  // the keys' rotated halves were written by other threads
+  const bf16* k = r + static_cast<int64_t>(num_heads) * head_dim - store.kv_row;
+  const bf16* vs = store.v_src + row * store.v_stride;
+  const int32_t page = store.table[c.slot * store.table_stride + pos / store.page_size];
+  const int64_t base = static_cast<int64_t>(page) * store.page_size * store.kv_row + (pos % store.page_size) * store.group_width;
+  for (int i = threadIdx.x; i < store.kv_row; i += blockDim.x) {
+    const int64_t dst = base + static_cast<int64_t>(i / store.group_width) * store.page_size * store.group_width +
+                        i % store.group_width;
+    store.k[dst] = k[i];
+    store.v[dst] = vs[i];
+  }
 }
 
 }  // namespace
@@ -46,16 +70,49 @@ __global__ void rope_kernel(bf16* x, int64_t stride, const SeqChunk* chunks, int
 
 using namespace cuda;
 
-void CudaOps::rope(const Tensor& x, std::span<const SeqChunk> chunks, const RopeParams& p) {
+namespace {
+
+void check_rope(const Tensor& x, const RopeParams& p) {
   const int64_t half = p.rotary_dim / 2;
   SAMBAY_CUDA_REQUIRE(x.dtype == DType::BF16 && x.cols == p.num_heads * p.head_dim && p.rotary_dim % 2 == 0 &&
                           p.rotary_dim <= p.head_dim && half <= kMaxHalf && p.inv_freq.rows == 2 &&
                           p.inv_freq.cols == half && p.inv_freq.dtype == DType::F32,
                       "rope: shape mismatch");
-  if (x.rows == 0 || half == 0) return;
+}
+
+}  // namespace
+
+void CudaOps::rope(const Tensor& x, std::span<const SeqChunk> chunks, const RopeParams& p) {
+  check_rope(x, p);
+  if (x.rows == 0) return;
   launch_overlapped(stream_, dim3(x.rows), dim3(128), 0, rope_kernel, x.ptr<bf16>(), x.stride, device_chunks(chunks),
-                    static_cast<int>(chunks.size()), p.inv_freq.ptr<const float>(), p.inv_freq.stride, static_cast<int>(p.num_heads),
-                    static_cast<int>(p.head_dim), static_cast<int>(half), p.magnitude);
+                    static_cast<int>(chunks.size()), p.inv_freq.ptr<const float>(), p.inv_freq.stride,
+                    static_cast<int>(p.num_heads), static_cast<int>(p.head_dim), static_cast<int>(p.rotary_dim / 2),
+                    p.magnitude, PageStore{});
+}
+
+void CudaOps::rope_kv_write(const Tensor& qk, const Tensor& v, const KvPagesRef& pages,
+                            std::span<const SeqChunk> chunks, const RopeParams& p) {
+  check_rope(qk, p);
+  const int64_t group_width = pages.group_heads * pages.head_dim;
+  SAMBAY_CUDA_REQUIRE(v.dtype == DType::BF16 && pages.k.dtype == DType::BF16 && v.rows == qk.rows &&
+                          v.cols <= qk.cols && group_width > 0 && v.cols % group_width == 0,
+                      "rope_kv_write: shape mismatch");
+  if (qk.rows == 0) return;
+  PageStore store;
+  store.k = pages.k.ptr<bf16>();
+  store.v = pages.v.ptr<bf16>();
+  store.table = pages.page_table_device.ptr<const int32_t>();
+  store.table_stride = pages.table_stride;
+  store.page_size = static_cast<int>(pages.page_size);
+  store.kv_row = static_cast<int>(v.cols);
+  store.group_width = static_cast<int>(group_width);
+  store.v_src = v.ptr<const bf16>();
+  store.v_stride = v.stride;
+  launch_overlapped(stream_, dim3(qk.rows), dim3(128), 0, rope_kernel, qk.ptr<bf16>(), qk.stride,
+                    device_chunks(chunks), static_cast<int>(chunks.size()), p.inv_freq.ptr<const float>(),
+                    p.inv_freq.stride, static_cast<int>(p.num_heads), static_cast<int>(p.head_dim),
+                    static_cast<int>(p.rotary_dim / 2), p.magnitude, store);
 }
 
 }  // namespace sambay
