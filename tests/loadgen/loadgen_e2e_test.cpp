@@ -307,6 +307,13 @@ TEST(LoadgenCommand, PrintsTheTableAndWritesTheJsonRecord) {
   EXPECT_EQ(j["summary"]["generated_tokens"], 20);
   ASSERT_EQ(j["requests"].size(), 4u);
   EXPECT_EQ(j["requests"][0]["completion_tokens"], 5);
+  // The token timeline: the first chunk and the last (5 tokens: no 1024th), in order.
+  const json& tl = j["requests"][0]["timeline"];
+  ASSERT_EQ(tl.size(), 2u);
+  EXPECT_EQ(tl[0][0], 1);
+  EXPECT_EQ(tl[1][0], 5);
+  EXPECT_LE(tl[0][1].get<double>(), tl[1][1].get<double>());
+  EXPECT_LE(tl[1][1].get<double>(), j["requests"][0]["latency_s"].get<double>());
 
   // A failing server: the report still comes, and the exit status says the run is not clean.
   FakeServer failing;
