@@ -5,6 +5,7 @@
 # Usage: scripts/gpu-check.sh OUT_DIR [quick|decode|phi4|memcheck|bench|full]
 #   quick: tests only; decode: tests and the decode benchmarks with overlapped launches on and off;
 #   phi4: tests, compute-sanitizer, and the Phi-4-mini decode benchmarks and profile;
+#   phi4-ncu: tests and Nsight Compute's time per kernel of Phi-4-mini's decode steps (2K and 8K, batch 1);
 #   memcheck: tests and compute-sanitizer; bench: and benchmarks; full: and Nsight Compute
 set -uo pipefail
 final=${1:?output dir}
@@ -71,6 +72,15 @@ if [[ "$mode" == phi4 ]]; then
   bench phi4-b1-p32k --prompt-len 32768 --gen-len 64 --batch 1 --no-ceilings
   bench phi4-b16-p2048 --prompt-len 2048 --gen-len 64 --batch 16 --no-ceilings
   memcheck
+  exit 0
+fi
+if [[ "$mode" == phi4-ncu ]]; then
+  export MODEL=models/phi4-mini-instruct  # for ncu-kernels.sh
+  for p in 2048 8192; do
+    run "ncu-phi4-decode-$p" 300 scripts/ncu-kernels.sh build-gpu decode \
+      --prompt-len "$p" --gen-len 4 --batch 1
+    cat "$out/ncu-phi4-decode-$p.log" | tee -a "$summary"
+  done
   exit 0
 fi
 if [[ "$mode" == decode ]]; then

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Device time per kernel name for one phase of `sambay bench` (graph-replayed decode included),
-# measured with Nsight Compute. Usage: scripts/ncu-kernels.sh BUILD_DIR prefill|decode BENCH_ARGS...
+# measured with Nsight Compute. Usage: [MODEL=folder] scripts/ncu-kernels.sh BUILD_DIR prefill|decode BENCH_ARGS...
+# (default model: models/phi4-mini-flash-reasoning)
 set -euo pipefail
 build=$1 phase=$2
 shift 2
 csv=$(mktemp)
 ncu --profile-from-start off --cache-control none --clock-control none --metrics gpu__time_duration.sum --csv --page raw \
-  "$build/sambay" bench --model models/phi4-mini-flash-reasoning --dummy --device cuda --no-ceilings \
+  "$build/sambay" bench --model "${MODEL:-models/phi4-mini-flash-reasoning}" --dummy --device cuda --no-ceilings \
   --profile-range "$phase" "$@" >"$csv" 2>/dev/null || true
 python3 - "$csv" <<'PY'
 import csv, sys, collections, re
