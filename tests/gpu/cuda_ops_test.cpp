@@ -157,14 +157,8 @@ TEST_F(CudaOps_, DiffAttention) {
     const int64_t H = cs.H, Hkv = cs.Hkv, dh = cs.dh, kv_row = Hkv * dh;
     const std::vector<int64_t> prompt = {900, 70};
     const int64_t page = 16, pages_per_seq = 64, W = cs.window > 0 ? cs.window : 1;
-    Pair pk = random(2 * pages_per_seq, page * kv_row), pv = random(2 * pages_per_seq, page * kv_row);
-    std::vector<int32_t> table(2 * pages_per_seq);
-    std::iota(table.rbegin(), table.rend(), 0);  // slot 0 gets the last pages: exercises the table
-    OwnedTensor table_dev = gpu->empty(2, pages_per_seq, DType::I32);
-    gpu->from_host(*table_dev, table.data());
-    const KvPagesRef pc{*pk.cpu, *pv.cpu, page, table.data(), Tensor(table.data(), DType::I32, 2, pages_per_seq),
-                        pages_per_seq, dh};
-    const KvPagesRef pg{*pk.gpu, *pv.gpu, page, table.data(), *table_dev, pages_per_seq, dh};
+    const auto pages = paged_kv(kv_row, page, pages_per_seq, dh, 2);
+    const KvPagesRef &pc = pages->cpu, &pg = pages->gpu;
     Pair rk = random(2, W * kv_row), rv = random(2, W * kv_row);
     const KvRingRef rc{*rk.cpu, *rv.cpu, W}, rg{*rk.gpu, *rv.gpu, W};
     Pair subln = random(1, 2 * dh, 1, DType::F32);

@@ -70,14 +70,8 @@ TEST_F(CudaTransformerOps, Attention) {
                         Case{34, 1, 32}, Case{4, 2, 40}}) {
     const int64_t H = cs.H, Hkv = cs.Hkv, dh = cs.dh, kv_row = Hkv * dh;
     const int64_t page = 16, pages_per_seq = 80;
-    Pair pk = random(2 * pages_per_seq, page * kv_row), pv = random(2 * pages_per_seq, page * kv_row);
-    std::vector<int32_t> table(2 * pages_per_seq);
-    std::iota(table.rbegin(), table.rend(), 0);  // slot 0 gets the last pages: exercises the table
-    OwnedTensor table_dev = gpu->empty(2, pages_per_seq, DType::I32);
-    gpu->from_host(*table_dev, table.data());
-    const KvPagesRef pc{*pk.cpu, *pv.cpu, page, table.data(), Tensor(table.data(), DType::I32, 2, pages_per_seq),
-                        pages_per_seq, dh, 1};
-    const KvPagesRef pg{*pk.gpu, *pv.gpu, page, table.data(), *table_dev, pages_per_seq, dh, 1};
+    const auto pages = paged_kv(kv_row, page, pages_per_seq, dh, 1);
+    const KvPagesRef &pc = pages->cpu, &pg = pages->gpu;
     const AttentionParams p{H, Hkv, dh, 1.0f / std::sqrt(static_cast<float>(dh))};
 
     // (length of sequence 0's chunk, of sequence 1's) per step.
@@ -114,14 +108,8 @@ TEST_F(CudaTransformerOps, RopeKvWriteThenAttention) {
   for (const Case cs : {Case{24, 8, 128, 96}, Case{6, 2, 24, 18}, Case{6, 2, 16, 12}}) {
     const int64_t H = cs.H, Hkv = cs.Hkv, dh = cs.dh, kv_row = Hkv * dh, half = cs.rot / 2;
     const int64_t page = 16, pages_per_seq = 80;
-    Pair pk = random(2 * pages_per_seq, page * kv_row), pv = random(2 * pages_per_seq, page * kv_row);
-    std::vector<int32_t> table(2 * pages_per_seq);
-    std::iota(table.rbegin(), table.rend(), 0);
-    OwnedTensor table_dev = gpu->empty(2, pages_per_seq, DType::I32);
-    gpu->from_host(*table_dev, table.data());
-    const KvPagesRef pc{*pk.cpu, *pv.cpu, page, table.data(), Tensor(table.data(), DType::I32, 2, pages_per_seq),
-                        pages_per_seq, dh, 1};
-    const KvPagesRef pg{*pk.gpu, *pv.gpu, page, table.data(), *table_dev, pages_per_seq, dh, 1};
+    const auto pages = paged_kv(kv_row, page, pages_per_seq, dh, 1);
+    const KvPagesRef &pc = pages->cpu, &pg = pages->gpu;
     std::vector<float> inv(static_cast<size_t>(2 * half));
     for (int64_t j = 0; j < half; ++j) {
       inv[j] = 1.0f / std::pow(10000.0f, static_cast<float>(2 * j) / static_cast<float>(cs.rot));

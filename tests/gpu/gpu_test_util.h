@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <memory>
+#include <numeric>
 #include <random>
 #include <vector>
 
@@ -86,6 +87,29 @@ class GpuTest : public ::testing::Test {
       den += c[i] * static_cast<double>(c[i]);
     }
     return std::sqrt(num / std::max(den, 1e-30));
+  }
+
+  // Random K/V pages for two sequences of up to pages_per_seq pages each, on both backends, with a
+  // page table that gives slot 0 the last pages (so the table is exercised).
+  struct Pages {
+    Pair k, v;
+    std::vector<int32_t> table;
+    OwnedTensor table_device;
+    KvPagesRef cpu, gpu;
+  };
+  std::unique_ptr<Pages> paged_kv(int64_t kv_row, int64_t page, int64_t pages_per_seq, int64_t head_dim,
+                                  int64_t group_heads) {
+    auto p = std::make_unique<Pages>();
+    p->k = random(2 * pages_per_seq, page * kv_row);
+    p->v = random(2 * pages_per_seq, page * kv_row);
+    p->table.resize(static_cast<size_t>(2 * pages_per_seq));
+    std::iota(p->table.rbegin(), p->table.rend(), 0);
+    p->table_device = gpu->empty(2, pages_per_seq, DType::I32);
+    gpu->from_host(*p->table_device, p->table.data());
+    p->cpu = {*p->k.cpu, *p->v.cpu, page, p->table.data(), Tensor(p->table.data(), DType::I32, 2, pages_per_seq),
+              pages_per_seq, head_dim, group_heads};
+    p->gpu = {*p->k.gpu, *p->v.gpu, page, p->table.data(), *p->table_device, pages_per_seq, head_dim, group_heads};
+    return p;
   }
 
   CpuOps cpu{CpuOpsOptions{.poison_allocations = true}};
