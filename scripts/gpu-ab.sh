@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# On the GPU machine: builds the tree once per version of one file prepared by scripts/ab-variants.sh
-# (one build directory, so only that file recompiles) and runs the batch-1 decode at 2K of both
-# models for each, one after another on the same GPU. Restores the tree's own file at the end.
+# On the GPU machine: builds the tree once per source version prepared by scripts/ab-variants.sh
+# (one build directory, so only the differing files recompile) and runs the batch-1 decode at 2K of
+# both models for each, one after another on the same GPU. Restores the tree's own files at the end
+# (extracted with fresh times, so that the build sees every swap).
 # Usage: scripts/gpu-ab.sh OUT_DIR [bench options...]   (default: --prompt-len 2048 --gen-len 128 --batch 1)
 set -uo pipefail
 out=${1:?output dir}
@@ -12,11 +13,9 @@ mkdir -p "$out"
 source "$(dirname "$0")/gpu-env.sh"
 cd "$gpu_root"
 ab=.deps/ab
-file=$(cat "$ab/FILE")
-cp "$file" "$out/tree-version"
-trap 'cp "$out/tree-version" "$file"' EXIT
+trap 'tar -xmzf "$ab/tree.tar.gz"' EXIT
 for rev in $(cat "$ab/REVS"); do
-  cp "$ab/$rev" "$file"
+  tar -xmzf "$ab/$rev.tar.gz"
   gpu_build "$out" sambay || exit 1
   for m in models/phi4-mini-flash-reasoning models/phi4-mini-instruct; do
     r=$(build-gpu/sambay bench --model "$m" --dummy --device cuda --json --no-ceilings "${args[@]}" 2>/dev/null | tail -1)
