@@ -107,7 +107,7 @@ __global__ void __launch_bounds__(32) gqa_decode_kernel(GqaArgs a) {
   __shared__ __align__(16) bf16 sK[2][kBK][KP];
   __shared__ __align__(16) bf16 sV[2][kBK][KP];
 
-  enter_dependent_kernel();
+  // The row list, chunk table and page table come from host copies made before the step's kernels.
   const int ri = blockIdx.x, row = a.rows ? a.rows[ri] : ri;
   const SeqChunk c = a.chunks[find_chunk(a.chunks, a.num_chunks, row)];
   const int64_t pos = c.pos0 + (row - c.row0);
@@ -122,7 +122,13 @@ __global__ void __launch_bounds__(32) gqa_decode_kernel(GqaArgs a) {
   auto issue_tile = [&](int64_t k0, int stage) {
     stage_head_tile<DH>(a.kv, c, j, k0, ke, sK[stage], sV[stage], a.q, lane, 32);
   };
-  if (kb < ke) issue_tile(kb, 0);
+  // Keys and values before the chunk's first position were stored by earlier steps; the previous
+  // kernel stores only the chunk's own. A first tile wholly before them is staged before waiting
+  // for that kernel, so its memory round trip overlaps the previous kernel's tail.
+  const bool early = kb < ke && min(kb + kBK, ke) <= c.pos0;
+  if (early) issue_tile(kb, 0);
+  enter_dependent_kernel();
+  if (kb < ke && !early) issue_tile(kb, 0);
 
   uint32_t qf[DH / 16][4];
   const bf16* qrow = a.q + row * a.q_stride;
