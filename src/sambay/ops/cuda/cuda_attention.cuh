@@ -26,9 +26,12 @@ struct KvSource {
   // The 2 * head_dim keys (or values) of kv head pair j at position pos.
   __device__ __forceinline__ const bf16* pair(const SeqChunk& c, int64_t pos, bool value, int j) const {
     if (paged) {
-      const int32_t page = table[c.slot * table_stride + pos / page_size];
+      // 32-bit division (a few instructions where 64-bit takes dozens, once per staged key);
+      // positions stay far below 2^31.
+      const int p = static_cast<int>(pos);
+      const int32_t page = table[c.slot * table_stride + p / page_size];
       return (value ? v_pages : k_pages) + static_cast<int64_t>(page) * page_size * kv_row +
-             (static_cast<int64_t>(j) * page_size + pos % page_size) * pair_width;
+             static_cast<int64_t>(j * page_size + p % page_size) * pair_width;
     }
     const int64_t off = static_cast<int64_t>(j) * pair_width;
     if (pos >= c.pos0) {
