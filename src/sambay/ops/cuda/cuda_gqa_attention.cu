@@ -162,8 +162,10 @@ void CudaOps::attention(const Tensor& out, const Tensor& q, const KvPagesRef& pa
   if (short_rows.empty()) return;
 
   // Decode rows: a row list only when some rows went to the prompt kernel (a decode step, the one
-  // that graphs capture, uploads nothing). Splits fill the GPU; like diff_attention's they depend on
-  // the row count and the cache's capacity only, at most one per 64 keys the cache can hold.
+  // that graphs capture, uploads nothing). Splits depend on the row count and the cache's capacity
+  // only, so a captured graph stays valid as contexts grow: as many as fill the GPU's resident
+  // block slots in one wave (latency, not bandwidth, bounds a warp's few key tiles at small
+  // batches), at most one per key tile the cache can hold.
   OwnedTensor d_rows;
   const int n = static_cast<int>(short_rows.size());
   if (n != q.rows) {
@@ -173,9 +175,9 @@ void CudaOps::attention(const Tensor& out, const Tensor& q, const KvPagesRef& pa
   const int kv_heads = static_cast<int>(p.num_kv_heads);
   a.head_blocks = (a.group + 15) / 16;
   const int64_t blocks = static_cast<int64_t>(n) * kv_heads * a.head_blocks;
-  const int64_t want = (48 * static_cast<int64_t>(props_.multiProcessorCount) + blocks - 1) / blocks;
+  const int64_t slots = static_cast<int64_t>(gqa_decode_blocks_per_sm(a.dh)) * props_.multiProcessorCount;
   const int64_t capacity = pages.table_stride * pages.page_size;
-  a.splits = static_cast<int>(std::clamp<int64_t>(std::min(want, (capacity + 63) / 64), 1, 64));
+  a.splits = static_cast<int>(std::clamp<int64_t>(std::min(slots / blocks, (capacity + kGqaKeyTile - 1) / kGqaKeyTile), 1, kGqaMaxSplits));
   const int64_t parts = static_cast<int64_t>(n) * a.H * a.splits;
   OwnedTensor ml = empty(1, parts * 2, DType::F32), acc = empty(1, parts * a.dh, DType::F32);
   a.part_ml = ml->ptr<float>();

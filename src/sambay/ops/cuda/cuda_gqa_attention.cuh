@@ -6,7 +6,9 @@
 
 namespace sambay::cuda {
 
-constexpr int kGqaTileRows = 64;  // query rows per block of the prompt kernel
+constexpr int kGqaTileRows = 64;    // query rows per block of the prompt kernel
+constexpr int kGqaKeyTile = 32;     // keys per tile the kernels stage
+constexpr int kGqaMaxSplits = 128;  // key splits per (row, kv head) of the decode kernel
 
 struct GqaArgs {
   bf16* out;
@@ -31,6 +33,8 @@ bool gqa_mma_head_dim(int dh);
 
 // Tensor cores: 64-row query tiles of one head against 32-key tiles (prompts).
 void launch_gqa_prefill(cudaStream_t stream, const GqaArgs& a, int num_tiles);
+// Blocks of the decode kernel (one warp each) resident per SM at once for this head dim.
+int gqa_decode_blocks_per_sm(int dh);
 // Tensor cores: one block per (row, kv head, 16 query heads, key split), then the combine kernel.
 void launch_gqa_decode(cudaStream_t stream, const GqaArgs& a, int num_rows, int kv_heads);
 // Any head dim up to 256 on CUDA cores: one block per (row, query head), no splits.

@@ -9,6 +9,8 @@
 //   on the batch and the cache, so a captured decode graph stays valid as contexts grow.
 #include <cuda_bf16.h>
 
+#include <algorithm>
+
 #include "sambay/ops/cuda/cuda_attention_mma.cuh"
 #include "sambay/ops/cuda/cuda_check.h"
 #include "sambay/ops/cuda/cuda_gqa_attention.cuh"
@@ -19,7 +21,7 @@ namespace sambay::cuda {
 namespace {
 
 using namespace mma;
-static_assert(kBQ == kGqaTileRows);
+static_assert(kBQ == kGqaTileRows && kBK == kGqaKeyTile);
 
 // Stages keys and values k0 .. k0 + kBK - 1 of kv head j by cp.async, zero-filling from `end` on;
 // thread tid of nthreads takes every nthreads-th 16-byte piece. `any` is a valid address for the
@@ -166,29 +168,33 @@ __global__ void __launch_bounds__(32) gqa_decode_kernel(GqaArgs a) {
 // Merges the key splits of one (row, query head): warp 0 weighs the splits by exp(m_s - M) / L,
 // then each thread sums one output value over them.
 __global__ void __launch_bounds__(128) gqa_combine_kernel(GqaArgs a) {
-  __shared__ float weight[64];
+  constexpr int kPerLane = kGqaMaxSplits / 32;
+  __shared__ float weight[kGqaMaxSplits];
   enter_dependent_kernel();
   const int ri = blockIdx.x, h = blockIdx.y, tid = threadIdx.x;
   const int row = a.rows ? a.rows[ri] : ri;
   const int64_t base = (static_cast<int64_t>(ri) * a.H + h) * a.splits;
   if (tid < 32) {
-    float ms[2], ls[2];
+    float ms[kPerLane], ls[kPerLane];
 #pragma unroll
-    for (int k = 0; k < 2; ++k) {
+    for (int k = 0; k < kPerLane; ++k) {
       const int sp = tid + 32 * k;
       ms[k] = sp < a.splits ? a.part_ml[(base + sp) * 2] : -INFINITY;
       ls[k] = sp < a.splits ? a.part_ml[(base + sp) * 2 + 1] : 0.0f;
     }
-    const float M = warp_max(fmaxf(ms[0], ms[1]));  // finite: split 0 always holds key 0
-    float f[2], L = 0;
+    float m = ms[0];
 #pragma unroll
-    for (int k = 0; k < 2; ++k) {
+    for (int k = 1; k < kPerLane; ++k) m = fmaxf(m, ms[k]);
+    const float M = warp_max(m);  // finite: split 0 always holds key 0
+    float f[kPerLane], L = 0;
+#pragma unroll
+    for (int k = 0; k < kPerLane; ++k) {
       f[k] = ms[k] == -INFINITY ? 0.0f : __expf(ms[k] - M);
       L += ls[k] * f[k];
     }
     L = warp_sum(L);
 #pragma unroll
-    for (int k = 0; k < 2; ++k) weight[tid + 32 * k] = f[k] / L;
+    for (int k = 0; k < kPerLane; ++k) weight[tid + 32 * k] = f[k] / L;
   }
   __syncthreads();
   for (int d = tid; d < a.dh; d += blockDim.x) {
@@ -217,6 +223,18 @@ void launch_gqa_prefill(cudaStream_t s, const GqaArgs& a, int num_tiles) {
     case 128: launch_overlapped(s, grid, block, 0, gqa_prefill_kernel<128>, a); break;
     default: SAMBAY_CUDA_REQUIRE(false, "attention: no tensor-core prompt kernel for this head_dim");
   }
+}
+
+int gqa_decode_blocks_per_sm(int dh) {
+  auto per_sm = [](auto kernel) {
+    int n = 0;
+    SAMBAY_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, kernel, 32, 0));
+    return std::max(n, 1);
+  };
+  // Per head dim, asked once.
+  static const int n16 = per_sm(gqa_decode_kernel<16>), n32 = per_sm(gqa_decode_kernel<32>),
+                   n64 = per_sm(gqa_decode_kernel<64>), n128 = per_sm(gqa_decode_kernel<128>);
+  return dh == 16 ? n16 : dh == 32 ? n32 : dh == 64 ? n64 : n128;
 }
 
 void launch_gqa_decode(cudaStream_t s, const GqaArgs& a, int num_rows, int kv_heads) {
