@@ -152,10 +152,12 @@ def main():
     for mi, m in enumerate(names):
         for ri, r in enumerate(served[m]):
             color = f"C{mi * 4 + ri}"
+            c = r["concurrency"]
+            label = f"{models[m]['label']}, {c} client{'s' if c > 1 else ''}"
             for k, tl in enumerate(r["timelines"]):
                 style = styles[mi % len(styles)] if len(tl) > 1 else "o"  # runs recorded before timelines: end points
                 ax.plot([p[0] for p in tl], [p[1] for p in tl], style, color=color, lw=1, ms=3, alpha=0.6,
-                        label=f"{models[m]['label']}, {r['concurrency']} clients" if k == 0 else None)
+                        label=label if k == 0 else None)
     ax.set_xlabel("generated tokens")
     ax.set_ylabel("latency since the request was sent (s)")
     ax.set_title(spec["title"], fontsize=8, wrap=True)
