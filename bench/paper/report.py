@@ -14,6 +14,9 @@ contexts and interpolated linearly between them, so one request's decode time is
 step time over its contexts. The steady-state throughput is batch x E[generated] / E[decode time] over
 the workload's length distribution (uniform, as the load generator draws it). It leaves out prefill
 and the start and end of a run, which the served runs include.
+
+An optional "long_prompt" entry lists served runs of the 32K-prompt / 500-generated workload per
+model; they go into a second table, long_prompt.md.
 """
 import json
 import os
@@ -85,6 +88,35 @@ def served_row(path):
     }
 
 
+def long_prompt_table(spec, root, names):
+    """The 32K-prompt / 500-generated runs: throughput, latency and time to first token per
+    concurrency, and the ratio of the two models' throughputs."""
+    lp = spec["long_prompt"]
+    models = spec["models"]
+    rows = {}
+    for m in names:
+        for path in lp["served"].get(m, []):
+            j = json.load(open(os.path.join(root, path)))
+            r = served_row(os.path.join(root, path))
+            r["ttft"] = j["summary"]["ttft_s"]["mean"]
+            rows.setdefault(r["concurrency"], {})[m] = r
+    base, flash = names[1], names[0]
+    lines = [f"{lp['title']}\n",
+             "| concurrency | " + " | ".join(f"{models[m]['label']} tok/s (latency mean / p50 / p99 s; TTFT mean s)"
+                                            for m in names) + " | flash / Phi-4-mini |",
+             "|---|" + "---|" * len(names) + "---|"]
+    for c in sorted(rows):
+        cells = []
+        for m in names:
+            r = rows[c].get(m)
+            cells.append(f"{r['throughput']:,.0f} ({r['lat_mean']:.1f} / {r['lat_p50']:.1f} / {r['lat_p99']:.1f}; "
+                         f"{r['ttft']:.2f})" if r else "not run")
+        ratio = (f"{rows[c][flash]['throughput'] / rows[c][base]['throughput']:.2f}x"
+                 if flash in rows[c] and base in rows[c] else "")
+        lines.append(f"| {c} | " + " | ".join(cells) + f" | {ratio} |")
+    return "\n".join(lines) + "\n"
+
+
 def main():
     spec_path, out = sys.argv[1], sys.argv[2]
     root = os.path.dirname(os.path.abspath(spec_path))
@@ -128,6 +160,10 @@ def main():
     table = "\n".join(lines) + "\n"
     open(os.path.join(out, "table.md"), "w").write(table)
     print(table)
+    if spec.get("long_prompt") and any(spec["long_prompt"]["served"].values()):
+        long_table = long_prompt_table(spec, root, names)
+        open(os.path.join(out, "long_prompt.md"), "w").write(long_table)
+        print(long_table)
 
     fig, ax = plt.subplots(figsize=(6, 4))
     for m in names:
