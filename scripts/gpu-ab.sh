@@ -11,10 +11,15 @@ prompts=("$@")
 [[ ${#prompts[@]} -eq 0 ]] && prompts=(2048)
 mkdir -p "$out"
 source "$(dirname "$0")/gpu-env.sh"
-cd "$gpu_root"
+cd "$gpu_root" || exit 1
 ab=.deps/ab
-trap 'tar -xmzf "$ab/tree.tar.gz"' EXIT
+restore_tree() {
+  tar -xmzf "$ab/tree.tar.gz"
+  xargs -r rm -f <"$ab/ABSENT"
+}
+trap restore_tree EXIT
 for rev in $(cat "$ab/REVS"); do
+  restore_tree
   tar -xmzf "$ab/$rev.tar.gz"
   gpu_build "$out" sambay || exit 1
   for p in "${prompts[@]}"; do
