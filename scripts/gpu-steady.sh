@@ -26,16 +26,18 @@ build-gpu/sambay serve --model "$model" "${tokenizer[@]}" --dummy --device cuda 
   --ctx 37408 >"$out/plan.log" 2>&1 &
 server=$!
 for _ in $(seq 1 240); do
-  grep -q "state cache:" "$out/plan.log" && break
+  grep -q "maximum concurrency" "$out/plan.log" && break
   kill -0 "$server" 2>/dev/null || break
   sleep 0.5
 done
 kill -TERM "$server" 2>/dev/null
 wait "$server" 2>/dev/null
 plan=$(grep -o "state cache: [0-9]* slots.*" "$out/plan.log" | head -1)
-batch=$(echo "$plan" | grep -o "[0-9]* slots" | grep -o "[0-9]*")
+# The batch: how many sequences the state budget holds at the workload's longest length.
+batch=$(grep -o "full context of [0-9]*: [0-9]* sequences" "$out/plan.log" | head -1 | grep -o "[0-9]* sequences" |
+  grep -o "[0-9]*")
 [[ -n "$batch" ]] || { log "no serving plan"; tail -5 "$out/plan.log"; exit 1; }
-log "serve plan: $plan"
+log "serve plan: $plan; $batch sequences at full length"
 
 for c in "${contexts[@]}"; do
   log "bench batch $batch context $c"

@@ -118,6 +118,7 @@ EngineOptions plan_engine(const Options& o, const LoadedModel& lm, const TextMod
   e.max_batch_tokens = o.max_batch_tokens;
   spdlog::info("state cache: {} slots, {} pages of {} positions ({:.1f} MiB of a {:.1f} MiB budget), context {}",
                e.max_seqs, e.num_pages, e.page_size, plan.bytes / 1048576.0, budget / 1048576.0, e.max_seq_len);
+  spdlog::info("maximum concurrency at the full context of {}: {} sequences", e.max_seq_len, plan.full_length_seqs);
   return e;
 }
 

@@ -323,6 +323,13 @@ TEST(CachePlan, FitsTheBudgetAndOneFullSequence) {
     EXPECT_LE(b.max_seqs, 32);
     EXPECT_GE(b.num_pages, 64);  // one sequence of 1024 positions
     EXPECT_LE(b.num_pages, 64 * b.max_seqs);
+    // Full-length sequences, each a slot and 64 pages: that many fit, one more does not (or the cap).
+    const size_t one_seq = per_slot + 64 * page;
+    EXPECT_GE(b.full_length_seqs, 1);
+    EXPECT_LE(b.full_length_seqs * one_seq, bytes);
+    if (b.full_length_seqs < 32) {
+      EXPECT_GT((b.full_length_seqs + 1) * one_seq, bytes);
+    }
   }
   EXPECT_THROW(plan_cache(layout, DType::F32, per_slot + 63 * page, 4, 1024, 16), Error);
 }

@@ -33,6 +33,7 @@ CacheBudget plan_cache(const StateLayout& layout, DType kv_dtype, size_t bytes, 
   b.num_pages = static_cast<int64_t>((bytes - b.max_seqs * per_slot) / page_bytes);
   b.num_pages = std::min(b.num_pages, pages_per_seq * b.max_seqs);  // more than every slot at full length is waste
   b.bytes = b.max_seqs * per_slot + static_cast<size_t>(b.num_pages) * page_bytes;
+  b.full_length_seqs = static_cast<int>(std::min<size_t>(static_cast<size_t>(max_seqs), bytes / one_seq));
   return b;
 }
 

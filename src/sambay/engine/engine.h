@@ -40,6 +40,9 @@ struct CacheBudget {
   int max_seqs = 0;
   int64_t num_pages = 0;
   size_t bytes = 0;  // what they take
+  // How many sequences at the full context the whole budget would hold (capped at max_seqs): the
+  // largest concurrency a workload of full-length requests can keep running.
+  int full_length_seqs = 0;
 };
 CacheBudget plan_cache(const StateLayout& layout, DType kv_dtype, size_t bytes, int max_seqs, int64_t max_seq_len,
                        int64_t page_size);
