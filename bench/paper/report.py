@@ -15,6 +15,11 @@ step time over its contexts. The steady-state throughput is batch x E[generated]
 the workload's length distribution (uniform, as the load generator draws it). It leaves out prefill
 and the start and end of a run, which the served runs include.
 
+A model's optional "bytes" entry (weights, per_sequence, per_position: what one decode step reads, from
+`sambay bench --json`'s decode_bytes_per_step at two contexts) with the top-level "copy_gb_per_second"
+gives each served row its bandwidth floor: C clients decoding in lockstep read the weights once per
+step and each sequence's state and K/V at its context, so the floor is C x E[generated] / E[time].
+
 An optional "long_prompt" entry lists served runs of the 32K-prompt / 500-generated workload per
 model; they go into a second table, long_prompt.md.
 """
@@ -70,6 +75,22 @@ def steady_state(runs, workload):
             time += integrate(lambda c: interp(ctx, step_s, c), p, p + g)
             floor_time += integrate(lambda c: interp(ctx, floor_s, c), p, p + g)
     return batch, batch * tokens / time, batch * tokens / floor_time
+
+
+def served_floor(bytes_, gb_per_second, concurrency, workload):
+    """Generated tok/s if every byte a decode step reads streamed at the copy bandwidth: C requests in
+    lockstep over the workload's (uniform) prompt and generation lengths."""
+    bw = gb_per_second * 1e9
+    p_lo, p_hi = workload["prompt_len_range"]
+    g_lo, g_hi = workload["gen_len_range"]
+    tokens = time = 0.0
+    for p in uniform_grid(p_lo, p_hi, 3):
+        for g in uniform_grid(g_lo, g_hi):
+            mean_ctx = p + g / 2  # a step's bytes grow linearly with the context
+            step = bytes_["weights"] + concurrency * (bytes_["per_sequence"] + bytes_["per_position"] * mean_ctx)
+            tokens += concurrency * g
+            time += g * step / bw
+    return tokens / time
 
 
 def served_row(path):
@@ -133,8 +154,10 @@ def main():
 
     names = list(models)
     base, flash = names[1], names[0]  # Phi-4-mini first in the ratio's denominator
+    floors = spec.get("copy_gb_per_second") and all(models[m].get("bytes") for m in names)
+    floor_head = " | bandwidth floors, flash / Phi-4-mini (ratio)" if floors else ""
     lines = ["| concurrency | " + " | ".join(f"{models[m]['label']} tok/s (mean / p50 / p99 latency s)" for m in names) +
-             " | flash / Phi-4-mini |", "|---|" + "---|" * len(names) + "---|"]
+             " | flash / Phi-4-mini" + floor_head + " |", "|---|" + "---|" * (len(names) + 1 + bool(floors))]
     concs = sorted({r["concurrency"] for m in names for r in served[m]})
     for c in concs:
         cells, tps = [], {}
@@ -146,7 +169,11 @@ def main():
             else:
                 cells.append("not run")
         ratio = f"{tps[flash] / tps[base]:.2f}x" if flash in tps and base in tps else ""
-        lines.append(f"| {c} | " + " | ".join(cells) + f" | {ratio} |")
+        floor_cell = ""
+        if floors:
+            f = {m: served_floor(models[m]["bytes"], spec["copy_gb_per_second"], c, spec["workload"]) for m in names}
+            floor_cell = f" | {f[flash]:,.0f} / {f[base]:,.0f} ({f[flash] / f[base]:.2f}x)"
+        lines.append(f"| {c} | " + " | ".join(cells) + f" | {ratio}{floor_cell} |")
     if steady:
         cells = []
         for m in names:
@@ -156,7 +183,7 @@ def main():
             else:
                 cells.append("not run")
         ratio = f"{steady[flash][1] / steady[base][1]:.2f}x" if flash in steady and base in steady else ""
-        lines.append("| largest that fits | " + " | ".join(cells) + f" | {ratio} |")
+        lines.append("| largest that fits | " + " | ".join(cells) + f" | {ratio}" + (" | |" if floors else " |"))
     table = "\n".join(lines) + "\n"
     open(os.path.join(out, "table.md"), "w").write(table)
     print(table)
