@@ -2,10 +2,11 @@
 # On a machine with an NVIDIA GPU: builds the CUDA backend, runs the GPU tests (also under
 # compute-sanitizer memcheck), the golden parity of the BF16 path, and the benchmarks of the
 # released model's shapes with dummy weights. Results go to OUT_DIR (logs, JSON, a summary).
-# Usage: scripts/gpu-check.sh OUT_DIR [quick|decode|phi4|memcheck|bench|full]
+# Usage: scripts/gpu-check.sh OUT_DIR [quick|decode|phi4|phi4-ncu|phi4-attn-ncu|memcheck|bench|full]
 #   quick: tests only; decode: tests and the decode benchmarks with overlapped launches on and off;
 #   phi4: tests, compute-sanitizer, and the Phi-4-mini decode benchmarks and profile;
 #   phi4-ncu: tests and Nsight Compute's time per kernel of Phi-4-mini's decode steps (2K and 8K, batch 1);
+#   phi4-attn-ncu: tests and Nsight Compute's full report on Phi-4-mini's decode attention kernels;
 #   memcheck: tests and compute-sanitizer; bench: and benchmarks; full: and Nsight Compute
 set -uo pipefail
 final=${1:?output dir}
@@ -80,6 +81,20 @@ if [[ "$mode" == phi4-ncu ]]; then
     run "ncu-phi4-decode-$p" 300 scripts/ncu-kernels.sh build-gpu decode \
       --prompt-len "$p" --gen-len 4 --batch 1
     cat "$out/ncu-phi4-decode-$p.log" | tee -a "$summary"
+  done
+  exit 0
+fi
+if [[ "$mode" == phi4-attn-ncu ]]; then
+  # Phi-4-mini's decode attention in detail: the split-key kernel and its merge at 8K and 32K
+  # (batch 1) and at 16K with 4 sequences.
+  export MODEL=models/phi4-mini-instruct
+  for spec in "8192 1" "32768 1" "16384 4"; do
+    read -r p b <<<"$spec"
+    for k in gqa_decode gqa_combine; do
+      run "ncu-$k-p$p-b$b" 300 scripts/ncu-detail.sh build-gpu decode "$k" --prompt-len "$p" --gen-len 2 --batch "$b"
+      grep -E "Duration|DRAM Throughput|Memory Throughput|Achieved Occupancy|Registers Per|Block Limit|Stall|Warp Cycles Per Issued|Issue Slots Busy|Eligible Warps|L2 Hit|Shared Memory Configuration Size|Dynamic Shared|Static Shared" \
+        "$out/ncu-$k-p$p-b$b.log" | head -40 | tee -a "$summary"
+    done
   done
   exit 0
 fi
