@@ -31,9 +31,9 @@ TEST(DummyWeights, DeterministicPerSeedAndRealisticDtypes) {
 
   const auto dir = test::source_dir() / "models/tiny-flash";
   CpuOps ops;
-  auto m1 = SambaModel::load(dir, ops, {.dummy = true, .seed = 1});
-  auto m2 = SambaModel::load(dir, ops, {.dummy = true, .seed = 1});
-  auto m3 = SambaModel::load(dir, ops, {.dummy = true, .seed = 2});
+  auto m1 = SambaModel::load(dir, ops, {.dummy = true, .seed = 1, .progress = {}});
+  auto m2 = SambaModel::load(dir, ops, {.dummy = true, .seed = 1, .progress = {}});
+  auto m3 = SambaModel::load(dir, ops, {.dummy = true, .seed = 2, .progress = {}});
   const std::vector<int32_t> ids = {200021, 12194, 0, 200020, 200019};
   const auto l1 = logits_of(*m1, ops, ids), l2 = logits_of(*m2, ops, ids), l3 = logits_of(*m3, ops, ids);
   EXPECT_EQ(l1, l2);
@@ -51,7 +51,8 @@ TEST(DummyWeights, DeterministicPerSeedAndRealisticDtypes) {
 // The released model's folder (no weight files) runs with --dummy: 7.7 GB of BF16 weights.
 TEST(DummyWeights, FullSizeReleasedModel) {
   CpuOps ops;
-  auto m = SambaModel::load(test::source_dir() / "models/phi4-mini-flash-reasoning", ops, {.dummy = true, .seed = 0});
+  auto m = SambaModel::load(test::source_dir() / "models/phi4-mini-flash-reasoning", ops,
+                            {.dummy = true, .seed = 0, .progress = {}});
   EXPECT_EQ(m->weight_bytes(), 7706608640u);  // the checkpoint's total_size: same tensors, same dtypes
   const auto logits = logits_of(*m, ops, {200021, 12194, 0});
   ASSERT_EQ(logits.size(), 200064u);
