@@ -69,7 +69,9 @@ TEST_F(CudaTransformerOps, Attention) {
   for (const Case cs : {Case{24, 8, 128}, Case{6, 2, 16}, Case{6, 2, 24}, Case{6, 2, 32}, Case{8, 8, 64},
                         Case{34, 1, 32}, Case{4, 2, 40}}) {
     const int64_t H = cs.H, Hkv = cs.Hkv, dh = cs.dh, kv_row = Hkv * dh;
-    const int64_t page = 16, pages_per_seq = 80;
+    // Room for 3200 positions: the decode split count follows the cache's capacity (one split per
+    // 32-key tile, up to the resident blocks), so the merge sees 49 to 100 splits.
+    const int64_t page = 16, pages_per_seq = 200;
     const auto pages = paged_kv(kv_row, page, pages_per_seq, dh, 1);
     const KvPagesRef &pc = pages->cpu, &pg = pages->gpu;
     const AttentionParams p{H, Hkv, dh, 1.0f / std::sqrt(static_cast<float>(dh))};
