@@ -59,6 +59,13 @@ def uniform_grid(lo, hi, n=9):
     return [lo + (hi - lo) * i / (n - 1) for i in range(n)]
 
 
+def workload_lengths(workload):
+    """(prompt, generated) pairs on a grid over the workload's uniform length ranges."""
+    p_lo, p_hi = workload["prompt_len_range"]
+    g_lo, g_hi = workload["gen_len_range"]
+    return [(p, g) for p in uniform_grid(p_lo, p_hi, 3) for g in uniform_grid(g_lo, g_hi)]
+
+
 def steady_state(runs, workload):
     """Aggregate decode tok/s at the runs' batch over the workload's lengths, and the floor at the
     copy bandwidth (every byte of decode_bytes_per_step once per step)."""
@@ -66,14 +73,11 @@ def steady_state(runs, workload):
     ctx = [r["prompt_len"] + r["gen_len"] / 2 for r in runs]  # the mean context of each timed decode
     step_s = [1.0 / r["decode_tokens_per_second_per_sequence"] for r in runs]
     floor_s = [r["decode_bytes_per_step"] / (r["ceiling_copy_gb_per_second"] * 1e9) for r in runs]
-    p_lo, p_hi = workload["prompt_len_range"]
-    g_lo, g_hi = workload["gen_len_range"]
     tokens = time = floor_time = 0.0
-    for p in uniform_grid(p_lo, p_hi, 3):
-        for g in uniform_grid(g_lo, g_hi):
-            tokens += g
-            time += integrate(lambda c: interp(ctx, step_s, c), p, p + g)
-            floor_time += integrate(lambda c: interp(ctx, floor_s, c), p, p + g)
+    for p, g in workload_lengths(workload):
+        tokens += g
+        time += integrate(lambda c: interp(ctx, step_s, c), p, p + g)
+        floor_time += integrate(lambda c: interp(ctx, floor_s, c), p, p + g)
     return batch, batch * tokens / time, batch * tokens / floor_time
 
 
@@ -81,15 +85,12 @@ def served_floor(bytes_, gb_per_second, concurrency, workload):
     """Generated tok/s if every byte a decode step reads streamed at the copy bandwidth: C requests in
     lockstep over the workload's (uniform) prompt and generation lengths."""
     bw = gb_per_second * 1e9
-    p_lo, p_hi = workload["prompt_len_range"]
-    g_lo, g_hi = workload["gen_len_range"]
     tokens = time = 0.0
-    for p in uniform_grid(p_lo, p_hi, 3):
-        for g in uniform_grid(g_lo, g_hi):
-            mean_ctx = p + g / 2  # a step's bytes grow linearly with the context
-            step = bytes_["weights"] + concurrency * (bytes_["per_sequence"] + bytes_["per_position"] * mean_ctx)
-            tokens += concurrency * g
-            time += g * step / bw
+    for p, g in workload_lengths(workload):
+        mean_ctx = p + g / 2  # a step's bytes grow linearly with the context
+        step = bytes_["weights"] + concurrency * (bytes_["per_sequence"] + bytes_["per_position"] * mean_ctx)
+        tokens += concurrency * g
+        time += g * step / bw
     return tokens / time
 
 
