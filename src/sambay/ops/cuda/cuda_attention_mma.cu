@@ -38,7 +38,7 @@ __global__ void __launch_bounds__(128, 2) diff_attn_mma_kernel(PrefillArgs a) {
   const int ra = warp * 16 + gq, rb = ra + 8;  // this thread's two query rows within the tile
 
   auto issue_tile = [&](int64_t k0, int stage) {
-    stage_kv_tile<DH>(a.kv, c, j, k0, pos_last + 1, sK[stage], sV[stage], a.q, threadIdx.x, blockDim.x);
+    stage_kv_tile<DH, false>(a.kv, c, j, k0, pos_last + 1, sK[stage], sV[stage], a.q, threadIdx.x, blockDim.x);
   };
 
   issue_tile(key_lo, 0);

@@ -11,20 +11,53 @@ namespace sambay::cuda::mma {
 constexpr int kBQ = 64;  // query rows per block (4 warps x 16)
 constexpr int kBK = 32;  // keys per tile (64 would spill registers at head dim 64)
 
+// A key tile's row addresses, one key per lane: lane l of every warp looks up key k0 + l's keys and
+// values (`any` from `end` on), and a copy takes its row's address from the owning lane by shuffle.
+// The page-table load and the index arithmetic then happen once per key, not once per 16-byte piece,
+// and no copy waits on a table load of its own. Every lane of a warp must call key() and value()
+// together.
+struct TileRows {
+  unsigned long long k, v;
+  __device__ __forceinline__ const bf16* key(int kr) const {
+    return reinterpret_cast<const bf16*>(__shfl_sync(0xffffffffu, k, kr));
+  }
+  __device__ __forceinline__ const bf16* value(int kr) const {
+    return reinterpret_cast<const bf16*>(__shfl_sync(0xffffffffu, v, kr));
+  }
+};
+static_assert(kBK == 32, "a tile's keys are one per lane");
+
+__device__ __forceinline__ TileRows tile_rows(const KvSource& kv, const SeqChunk& c, int j, int64_t k0, int64_t end,
+                                              const bf16* any) {
+  const int64_t own = k0 + (threadIdx.x & 31);
+  const bool ok = own < end;
+  return {reinterpret_cast<unsigned long long>(ok ? kv.pair(c, own, false, j) : any),
+          reinterpret_cast<unsigned long long>(ok ? kv.pair(c, own, true, j) : any)};
+}
+
 // Stages the keys k0 .. k0 + kBK - 1 of kv pair j into one stage's tiles (sK: [map][key][d],
 // sV: [key][v1 | v2]) by cp.async, zero-filling keys from `end` on; thread tid of nthreads takes
-// every nthreads-th 16-byte piece. `any` is a valid address for the zero-filled copies. Commits
-// one group.
-template <int DH>
+// every nthreads-th 16-byte piece (a warp's lanes all take one or none: kBK * DH / 8 is a multiple
+// of 32). `any` is a valid address for the zero-filled copies. Commits one group.
+// kShuffle: row addresses from tile_rows(); else each piece looks its row up (the prompt kernel, at
+// its register limit, whose lookups are shared by 64 query rows).
+template <int DH, bool kShuffle = true>
 __device__ __forceinline__ void stage_kv_tile(const KvSource& kv, const SeqChunk& c, int j, int64_t k0, int64_t end,
                                               bf16 (*sK)[kBK][DH + 8], bf16 (*sV)[2 * DH + 8], const bf16* any,
                                               int tid, int nthreads) {
+  TileRows rows{};
+  if constexpr (kShuffle) rows = tile_rows(kv, c, j, k0, end, any);
   for (int i = tid; i < kBK * DH / 8; i += nthreads) {
     const int kr = i / (DH / 8), d8 = (i % (DH / 8)) * 8;
-    const int64_t kpos = k0 + kr;
-    const bool ok = kpos < end;
-    const bf16* krow = ok ? kv.pair(c, kpos, false, j) : any;
-    const bf16* vrow = ok ? kv.pair(c, kpos, true, j) : any;
+    const bool ok = k0 + kr < end;
+    const bf16 *krow, *vrow;
+    if constexpr (kShuffle) {
+      krow = rows.key(kr);
+      vrow = rows.value(kr);
+    } else {
+      krow = ok ? kv.pair(c, k0 + kr, false, j) : any;
+      vrow = ok ? kv.pair(c, k0 + kr, true, j) : any;
+    }
     const int bytes = ok ? 16 : 0;
     cp_async16(&sK[0][kr][d8], krow + d8, bytes);
     cp_async16(&sK[1][kr][d8], krow + (ok ? DH : 0) + d8, bytes);

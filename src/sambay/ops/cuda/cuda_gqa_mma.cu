@@ -25,17 +25,25 @@ static_assert(kBQ == kGqaTileRows && kBK == kGqaKeyTile);
 
 // Stages keys and values k0 .. k0 + kBK - 1 of kv head j by cp.async, zero-filling from `end` on;
 // thread tid of nthreads takes every nthreads-th 16-byte piece. `any` is a valid address for the
-// zero-filled copies. Commits one group.
-template <int DH>
+// zero-filled copies. Commits one group. kShuffle: as in stage_kv_tile (row addresses from
+// tile_rows(), or one lookup per piece in the prompt kernel, where 64 query rows share them).
+template <int DH, bool kShuffle = true>
 __device__ __forceinline__ void stage_head_tile(const KvSource& kv, const SeqChunk& c, int j, int64_t k0, int64_t end,
                                                 bf16 (*sK)[DH + 8], bf16 (*sV)[DH + 8], const bf16* any, int tid,
                                                 int nthreads) {
+  TileRows rows{};
+  if constexpr (kShuffle) rows = tile_rows(kv, c, j, k0, end, any);
   for (int i = tid; i < kBK * DH / 8; i += nthreads) {
     const int kr = i / (DH / 8), d8 = (i % (DH / 8)) * 8;
-    const int64_t kpos = k0 + kr;
-    const bool ok = kpos < end;
-    const bf16* krow = ok ? kv.pair(c, kpos, false, j) : any;
-    const bf16* vrow = ok ? kv.pair(c, kpos, true, j) : any;
+    const bool ok = k0 + kr < end;
+    const bf16 *krow, *vrow;
+    if constexpr (kShuffle) {
+      krow = rows.key(kr);
+      vrow = rows.value(kr);
+    } else {
+      krow = ok ? kv.pair(c, k0 + kr, false, j) : any;
+      vrow = ok ? kv.pair(c, k0 + kr, true, j) : any;
+    }
     cp_async16(&sK[kr][d8], krow + d8, ok ? 16 : 0);
     cp_async16(&sV[kr][d8], vrow + d8, ok ? 16 : 0);
   }
@@ -71,7 +79,7 @@ __global__ void __launch_bounds__(128) gqa_prefill_kernel(GqaArgs a) {
   const int ra = warp * 16 + gq, rb = ra + 8;  // this thread's two query rows within the tile
 
   auto issue_tile = [&](int64_t k0, int stage) {
-    stage_head_tile<DH>(a.kv, c, j, k0, pos_last + 1, sK[stage], sV[stage], a.q, threadIdx.x, blockDim.x);
+    stage_head_tile<DH, false>(a.kv, c, j, k0, pos_last + 1, sK[stage], sV[stage], a.q, threadIdx.x, blockDim.x);
   };
   issue_tile(0, 0);
 
