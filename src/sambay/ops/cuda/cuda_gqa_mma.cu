@@ -173,20 +173,24 @@ __global__ void __launch_bounds__(32) gqa_decode_kernel(GqaArgs a) {
   }
 }
 
-// Merges the key splits of one (row, query head): warp 0 weighs the splits by exp(m_s - M) / L,
-// then each thread sums one output value over them.
-__global__ void __launch_bounds__(128) gqa_combine_kernel(GqaArgs a) {
+// Merges the key splits of one (row, query head). Warp 0 weighs the splits by exp(m_s - M) / L; then
+// each of the kCombineWarps warps sums every kCombineWarps-th split, a lane taking four values with
+// one 16-byte load, and the warps' sums are added in shared memory. Many loads are in flight at once:
+// the merge costs a few memory round trips, not one per split.
+constexpr int kCombineWarps = 8;
+__global__ void __launch_bounds__(kCombineWarps * 32) gqa_combine_kernel(GqaArgs a) {
   constexpr int kPerLane = kGqaMaxSplits / 32;
   __shared__ float weight[kGqaMaxSplits];
+  __shared__ __align__(16) float partial[kCombineWarps][128];
   enter_dependent_kernel();
-  const int ri = blockIdx.x, h = blockIdx.y, tid = threadIdx.x;
+  const int ri = blockIdx.x, h = blockIdx.y, tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
   const int row = a.rows ? a.rows[ri] : ri;
   const int64_t base = (static_cast<int64_t>(ri) * a.H + h) * a.splits;
-  if (tid < 32) {
+  if (warp == 0) {
     float ms[kPerLane], ls[kPerLane];
 #pragma unroll
     for (int k = 0; k < kPerLane; ++k) {
-      const int sp = tid + 32 * k;
+      const int sp = lane + 32 * k;
       ms[k] = sp < a.splits ? a.part_ml[(base + sp) * 2] : -INFINITY;
       ls[k] = sp < a.splits ? a.part_ml[(base + sp) * 2 + 1] : 0.0f;
     }
@@ -202,20 +206,36 @@ __global__ void __launch_bounds__(128) gqa_combine_kernel(GqaArgs a) {
     }
     L = warp_sum(L);
 #pragma unroll
-    for (int k = 0; k < kPerLane; ++k) weight[tid + 32 * k] = f[k] / L;
+    for (int k = 0; k < kPerLane; ++k) weight[lane + 32 * k] = f[k] / L;
   }
   __syncthreads();
-  for (int d = tid; d < a.dh; d += blockDim.x) {
-    float acc = 0;
-    for (int sp = 0; sp < a.splits; ++sp) acc += a.part_acc[(base + sp) * a.dh + d] * weight[sp];
-    a.out[row * a.out_stride + static_cast<int64_t>(h) * a.dh + d] = from_float<bf16>(acc);
+  const int d = lane * 4;  // the mma kernels' head dims (16 .. 128) are multiples of 4, at most 128
+  if (d < a.dh) {
+    float4 acc = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+#pragma unroll 4
+    for (int sp = warp; sp < a.splits; sp += kCombineWarps) {
+      const float4 v = *reinterpret_cast<const float4*>(a.part_acc + (base + sp) * a.dh + d);
+      const float wt = weight[sp];
+      acc.x = fmaf(v.x, wt, acc.x);
+      acc.y = fmaf(v.y, wt, acc.y);
+      acc.z = fmaf(v.z, wt, acc.z);
+      acc.w = fmaf(v.w, wt, acc.w);
+    }
+    *reinterpret_cast<float4*>(&partial[warp][d]) = acc;
+  }
+  __syncthreads();
+  if (tid < a.dh) {
+    float sum = 0;
+#pragma unroll
+    for (int w = 0; w < kCombineWarps; ++w) sum += partial[w][tid];
+    a.out[row * a.out_stride + static_cast<int64_t>(h) * a.dh + tid] = from_float<bf16>(sum);
   }
 }
 
 template <int DH>
 void launch_decode(cudaStream_t s, const GqaArgs& a, int num_rows, int kv_heads) {
   launch_overlapped(s, dim3(num_rows, kv_heads * a.head_blocks, a.splits), dim3(32), 0, gqa_decode_kernel<DH>, a);
-  launch_overlapped(s, dim3(num_rows, a.H), dim3(128), 0, gqa_combine_kernel, a);
+  launch_overlapped(s, dim3(num_rows, a.H), dim3(kCombineWarps * 32), 0, gqa_combine_kernel, a);
 }
 
 }  // namespace
