@@ -61,13 +61,15 @@ TEST_F(CudaTransformerOps, Rope) {
 // Grouped-query attention over pages for two sequences: prompts (tensor-core tiles where the head
 // dim allows, 64-row tiles and a short chunk), a mixed step (a chunk beside a decode row), then
 // decode steps (split keys). Head dims 16, 32, 64, 128 take the tensor cores; 24 and 40 the
-// CUDA-core kernel.
+// CUDA-core kernel. Decode rows at head dim 128 with 1 to 4 query heads per kv head take the
+// CUDA-core decode kernel (5: the tensor-core one).
 TEST_F(CudaTransformerOps, Attention) {
   struct Case {
     int64_t H, Hkv, dh;
   };
   for (const Case cs : {Case{24, 8, 128}, Case{6, 2, 16}, Case{6, 2, 24}, Case{6, 2, 32}, Case{8, 8, 64},
-                        Case{34, 1, 32}, Case{4, 2, 40}}) {
+                        Case{34, 1, 32}, Case{4, 2, 40}, Case{4, 4, 128}, Case{4, 2, 128}, Case{8, 2, 128},
+                        Case{10, 2, 128}}) {
     const int64_t H = cs.H, Hkv = cs.Hkv, dh = cs.dh, kv_row = Hkv * dh;
     // Room for 3200 positions: the decode split count follows the cache's capacity (one split per
     // 32-key tile, up to the resident blocks), so the merge sees 49 to 100 splits.

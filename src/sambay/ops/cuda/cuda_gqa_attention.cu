@@ -173,16 +173,19 @@ void CudaOps::attention(const Tensor& out, const Tensor& q, const KvPagesRef& pa
     a.rows = d_rows->ptr<int32_t>();
   }
   const int kv_heads = static_cast<int>(p.num_kv_heads);
-  a.head_blocks = (a.group + 15) / 16;
+  const bool vec = gqa_decode_vec_fits(a.dh, a.group);
+  a.head_blocks = vec ? 1 : (a.group + 15) / 16;
   const int64_t blocks = static_cast<int64_t>(n) * kv_heads * a.head_blocks;
-  const int64_t slots = static_cast<int64_t>(gqa_decode_blocks_per_sm(a.dh)) * props_.multiProcessorCount;
+  const int per_sm = vec ? gqa_decode_vec_blocks_per_sm(a.group) : gqa_decode_blocks_per_sm(a.dh);
+  const int64_t slots = static_cast<int64_t>(per_sm) * props_.multiProcessorCount;
   const int64_t capacity = pages.table_stride * pages.page_size;
   a.splits = static_cast<int>(std::clamp<int64_t>(std::min(slots / blocks, (capacity + kGqaKeyTile - 1) / kGqaKeyTile), 1, kGqaMaxSplits));
   const int64_t parts = static_cast<int64_t>(n) * a.H * a.splits;
   OwnedTensor ml = empty(1, parts * 2, DType::F32), acc = empty(1, parts * a.dh, DType::F32);
   a.part_ml = ml->ptr<float>();
   a.part_acc = acc->ptr<float>();
-  launch_gqa_decode(stream_, a, n, kv_heads);
+  if (vec) launch_gqa_decode_vec(stream_, a, n, kv_heads);
+  else launch_gqa_decode(stream_, a, n, kv_heads);
 }
 
 }  // namespace sambay

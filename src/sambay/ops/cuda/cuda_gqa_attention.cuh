@@ -37,6 +37,13 @@ void launch_gqa_prefill(cudaStream_t stream, const GqaArgs& a, int num_tiles);
 int gqa_decode_blocks_per_sm(int dh);
 // Tensor cores: one block per (row, kv head, 16 query heads, key split), then the combine kernel.
 void launch_gqa_decode(cudaStream_t stream, const GqaArgs& a, int num_rows, int kv_heads);
+// Merges the decode kernels' key splits (part_ml, part_acc) into out.
+void launch_gqa_combine(cudaStream_t stream, const GqaArgs& a, int num_rows);
+// CUDA cores, head dim 128 and 1 to 4 query heads per kv head: one block of four warps per (row, kv
+// head, key split), then the merge (cuda_gqa_vec.cu).
+bool gqa_decode_vec_fits(int dh, int group);
+int gqa_decode_vec_blocks_per_sm(int group);
+void launch_gqa_decode_vec(cudaStream_t stream, const GqaArgs& a, int num_rows, int kv_heads);
 // Any head dim up to 256 on CUDA cores: one block per (row, query head), no splits.
 bool launch_gqa_generic(cudaStream_t stream, const GqaArgs& a, int num_rows);
 

@@ -235,10 +235,14 @@ __global__ void __launch_bounds__(kCombineWarps * 32) gqa_combine_kernel(GqaArgs
 template <int DH>
 void launch_decode(cudaStream_t s, const GqaArgs& a, int num_rows, int kv_heads) {
   launch_overlapped(s, dim3(num_rows, kv_heads * a.head_blocks, a.splits), dim3(32), 0, gqa_decode_kernel<DH>, a);
-  launch_overlapped(s, dim3(num_rows, a.H), dim3(kCombineWarps * 32), 0, gqa_combine_kernel, a);
+  launch_gqa_combine(s, a, num_rows);
 }
 
 }  // namespace
+
+void launch_gqa_combine(cudaStream_t s, const GqaArgs& a, int num_rows) {
+  launch_overlapped(s, dim3(num_rows, a.H), dim3(kCombineWarps * 32), 0, gqa_combine_kernel, a);
+}
 
 bool gqa_mma_head_dim(int dh) { return dh == 16 || dh == 32 || dh == 64 || dh == 128; }
 

@@ -67,12 +67,17 @@ __device__ __forceinline__ void load8(const bf16* p, float* out) {
   }
 }
 
-// Eight bf16 values from one 16-byte streaming load (read once: not kept in L1).
-__device__ __forceinline__ void load8_stream(const bf16* p, float* out) {
+// Sixteen bytes (eight bf16 values) by a streaming load: read once, not kept in L1.
+__device__ __forceinline__ uint4 load16_stream(const bf16* p) {
   uint4 v;
   asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0,%1,%2,%3}, [%4];"
                : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
                : "l"(p));
+  return v;
+}
+
+// The eight bf16 values packed in v, as floats.
+__device__ __forceinline__ void bf16x8_to_float(const uint4& v, float* out) {
   const __nv_bfloat162* h = reinterpret_cast<const __nv_bfloat162*>(&v);
 #pragma unroll
   for (int i = 0; i < 4; ++i) {
@@ -81,6 +86,9 @@ __device__ __forceinline__ void load8_stream(const bf16* p, float* out) {
     out[2 * i + 1] = f.y;
   }
 }
+
+// Eight bf16 values from one 16-byte streaming load.
+__device__ __forceinline__ void load8_stream(const bf16* p, float* out) { bf16x8_to_float(load16_stream(p), out); }
 
 // The device side of launch_overlapped() (cuda_launch.h). Both are no-ops in a kernel launched the
 // plain way.
