@@ -44,6 +44,29 @@ __global__ void __launch_bounds__(kWarps * 32) gqa_decode_vec_kernel(GqaArgs a) 
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, half = lane >> 4, d0 = (lane & 15) * 8;
   const KvSource& kv = a.kv;
 
+  // A round's K and V rows: key k0 + 2 p + half for each p (zeros from ke on).
+  uint4 kr[kPerHalf], vr[kPerHalf];
+  bool ok[kPerHalf];
+  auto load_round = [&](int64_t k0) {
+#pragma unroll
+    for (int p = 0; p < kPerHalf; ++p) {
+      const int64_t key = k0 + 2 * p + half;
+      ok[p] = key < ke;
+      // One page lookup for the key's K and V rows (32-bit: positions stay far below 2^31).
+      const int kp = static_cast<int>(ok[p] ? key : kb);
+      const int32_t page = kv.table[c.slot * kv.table_stride + kp / kv.page_size];
+      const int64_t off = static_cast<int64_t>(page) * kv.page_size * kv.kv_row +
+                          static_cast<int64_t>(j * kv.page_size + kp % kv.page_size) * kv.pair_width + d0;
+      kr[p] = load_row16(kv.k_pages + off, ok[p]);
+      vr[p] = load_row16(kv.v_pages + off, ok[p]);
+    }
+  };
+  // Keys before the chunk's first position were stored by earlier steps (the previous kernel stores
+  // only the chunk's own): a first round wholly before them is loaded before waiting for that
+  // kernel, so its memory round trip overlaps the previous kernel's tail.
+  const int64_t first = kb + warp * kRoundKeys;
+  const bool early = first < ke && min(first + kRoundKeys, ke) <= c.pos0;
+  if (early) load_round(first);
   enter_dependent_kernel();  // the queries (and this step's key) come from the previous kernel
   float q[G][8];
 #pragma unroll
@@ -61,21 +84,8 @@ __global__ void __launch_bounds__(kWarps * 32) gqa_decode_vec_kernel(GqaArgs a) 
     for (int i = 0; i < 8; ++i) acc[g][i] = 0.0f;
   }
 
-  for (int64_t k0 = kb + warp * kRoundKeys; k0 < ke; k0 += kWarps * kRoundKeys) {
-    uint4 kr[kPerHalf], vr[kPerHalf];
-    bool ok[kPerHalf];
-#pragma unroll
-    for (int p = 0; p < kPerHalf; ++p) {
-      const int64_t key = k0 + 2 * p + half;
-      ok[p] = key < ke;
-      // One page lookup for the key's K and V rows (32-bit: positions stay far below 2^31).
-      const int kp = static_cast<int>(ok[p] ? key : kb);
-      const int32_t page = kv.table[c.slot * kv.table_stride + kp / kv.page_size];
-      const int64_t off = static_cast<int64_t>(page) * kv.page_size * kv.kv_row +
-                          static_cast<int64_t>(j * kv.page_size + kp % kv.page_size) * kv.pair_width + d0;
-      kr[p] = load_row16(kv.k_pages + off, ok[p]);
-      vr[p] = load_row16(kv.v_pages + off, ok[p]);
-    }
+  for (int64_t k0 = first; k0 < ke; k0 += kWarps * kRoundKeys) {
+    if (k0 != first || !early) load_round(k0);
     // Scores: each lane's 8-value dot products, summed over its half-warp.
     float s[kPerHalf][G];
 #pragma unroll
