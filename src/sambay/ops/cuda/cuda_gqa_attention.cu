@@ -5,6 +5,7 @@
 // rows) to the split-key decode kernel, so that a decode row in a mixed step still spreads its long
 // context over many blocks.
 #include <algorithm>
+#include <cstdlib>
 #include <vector>
 
 #include "sambay/ops/cuda/cuda_check.h"
@@ -18,6 +19,18 @@ namespace cuda {
 namespace {
 
 constexpr int kPromptRows = 16;
+
+// The most key splits a decode row's kv head gets: kGqaMaxSplits, or SAMBAY_GQA_SPLITS (1..128) to
+// measure the trade between fewer, longer splits and the merge's reads.
+int max_decode_splits() {
+  static const int n = [] {
+    const char* env = std::getenv("SAMBAY_GQA_SPLITS");
+    const int v = env ? std::atoi(env) : 0;
+    return v >= 1 && v <= kGqaMaxSplits ? v : kGqaMaxSplits;
+  }();
+  return n;
+}
+
 constexpr int kWarps = 4;
 
 // One block per (row, query head): each warp walks every kWarps-th key with lanes over head-dim
@@ -179,7 +192,8 @@ void CudaOps::attention(const Tensor& out, const Tensor& q, const KvPagesRef& pa
   const int per_sm = vec ? gqa_decode_vec_blocks_per_sm(a.group) : gqa_decode_blocks_per_sm(a.dh);
   const int64_t slots = static_cast<int64_t>(per_sm) * props_.multiProcessorCount;
   const int64_t capacity = pages.table_stride * pages.page_size;
-  a.splits = static_cast<int>(std::clamp<int64_t>(std::min(slots / blocks, (capacity + kGqaKeyTile - 1) / kGqaKeyTile), 1, kGqaMaxSplits));
+  const int64_t tiles_held = (capacity + kGqaKeyTile - 1) / kGqaKeyTile;
+  a.splits = static_cast<int>(std::clamp<int64_t>(std::min(slots / blocks, tiles_held), 1, max_decode_splits()));
   const int64_t parts = static_cast<int64_t>(n) * a.H * a.splits;
   OwnedTensor ml = empty(1, parts * 2, DType::F32), acc = empty(1, parts * a.dh, DType::F32);
   a.part_ml = ml->ptr<float>();
