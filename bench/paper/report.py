@@ -167,13 +167,19 @@ def main():
             if row:
                 tps[m] = row["throughput"]
                 cells.append(f"{row['throughput']:,.0f} ({row['lat_mean']:.0f} / {row['lat_p50']:.0f} / {row['lat_p99']:.0f})")
+            elif m in steady and c > steady[m][0]:
+                cells.append(f"does not fit (at most {steady[m][0]} of the longest requests)")
             else:
                 cells.append("not run")
         ratio = f"{tps[flash] / tps[base]:.2f}x" if flash in tps and base in tps else ""
         floor_cell = ""
         if floors:
-            f = {m: served_floor(models[m]["bytes"], spec["copy_gb_per_second"], c, spec["workload"]) for m in names}
-            floor_cell = f" | {f[flash]:,.0f} / {f[base]:,.0f} ({f[flash] / f[base]:.2f}x)"
+            # No floor where the model's memory cannot hold C requests at full length.
+            f = {m: served_floor(models[m]["bytes"], spec["copy_gb_per_second"], c, spec["workload"])
+                 for m in names if not (m in steady and c > steady[m][0])}
+            text = {m: f"{f[m]:,.0f}" if m in f else "—" for m in names}
+            both = f" ({f[flash] / f[base]:.2f}x)" if flash in f and base in f else ""
+            floor_cell = f" | {text[flash]} / {text[base]}{both}"
         lines.append(f"| {c} | " + " | ".join(cells) + f" | {ratio}{floor_cell} |")
     if steady:
         cells = []
