@@ -35,6 +35,18 @@ __device__ __forceinline__ TileRows tile_rows(const KvSource& kv, const SeqChunk
           reinterpret_cast<unsigned long long>(ok ? kv.pair(c, own, true, j) : any)};
 }
 
+// The K and V rows of key k0 + kr of a tile being staged: by shuffle from tile_rows() (kShuffle;
+// every lane of the warp must call it), else looked up; `any` for keys past the end.
+struct KeyRows {
+  const bf16 *k, *v;
+};
+template <bool kShuffle>
+__device__ __forceinline__ KeyRows tile_key_rows(const TileRows& rows, const KvSource& kv, const SeqChunk& c, int j,
+                                                 int64_t k0, int kr, bool ok, const bf16* any) {
+  if constexpr (kShuffle) return {rows.key(kr), rows.value(kr)};
+  return {ok ? kv.pair(c, k0 + kr, false, j) : any, ok ? kv.pair(c, k0 + kr, true, j) : any};
+}
+
 // Stages the keys k0 .. k0 + kBK - 1 of kv pair j into one stage's tiles (sK: [map][key][d],
 // sV: [key][v1 | v2]) by cp.async, zero-filling keys from `end` on; thread tid of nthreads takes
 // every nthreads-th 16-byte piece (a warp's lanes all take one or none: kBK * DH / 8 is a multiple
@@ -50,14 +62,7 @@ __device__ __forceinline__ void stage_kv_tile(const KvSource& kv, const SeqChunk
   for (int i = tid; i < kBK * DH / 8; i += nthreads) {
     const int kr = i / (DH / 8), d8 = (i % (DH / 8)) * 8;
     const bool ok = k0 + kr < end;
-    const bf16 *krow, *vrow;
-    if constexpr (kShuffle) {
-      krow = rows.key(kr);
-      vrow = rows.value(kr);
-    } else {
-      krow = ok ? kv.pair(c, k0 + kr, false, j) : any;
-      vrow = ok ? kv.pair(c, k0 + kr, true, j) : any;
-    }
+    const auto [krow, vrow] = tile_key_rows<kShuffle>(rows, kv, c, j, k0, kr, ok, any);
     const int bytes = ok ? 16 : 0;
     cp_async16(&sK[0][kr][d8], krow + d8, bytes);
     cp_async16(&sK[1][kr][d8], krow + (ok ? DH : 0) + d8, bytes);

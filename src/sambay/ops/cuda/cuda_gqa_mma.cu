@@ -36,14 +36,7 @@ __device__ __forceinline__ void stage_head_tile(const KvSource& kv, const SeqChu
   for (int i = tid; i < kBK * DH / 8; i += nthreads) {
     const int kr = i / (DH / 8), d8 = (i % (DH / 8)) * 8;
     const bool ok = k0 + kr < end;
-    const bf16 *krow, *vrow;
-    if constexpr (kShuffle) {
-      krow = rows.key(kr);
-      vrow = rows.value(kr);
-    } else {
-      krow = ok ? kv.pair(c, k0 + kr, false, j) : any;
-      vrow = ok ? kv.pair(c, k0 + kr, true, j) : any;
-    }
+    const auto [krow, vrow] = tile_key_rows<kShuffle>(rows, kv, c, j, k0, kr, ok, any);
     cp_async16(&sK[kr][d8], krow + d8, ok ? 16 : 0);
     cp_async16(&sV[kr][d8], vrow + d8, ok ? 16 : 0);
   }
