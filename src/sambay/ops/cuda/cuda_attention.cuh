@@ -23,16 +23,19 @@ struct KvSource {
   const bf16 *k_cur = nullptr, *v_cur = nullptr;
   int64_t k_cur_stride = 0, v_cur_stride = 0;
 
+  // Where kv head pair j's row at position pos starts in k_pages (and v_pages): one page-table
+  // lookup serves both. 32-bit division (a few instructions where 64-bit takes dozens, once per
+  // staged key); positions stay far below 2^31.
+  __device__ __forceinline__ int64_t page_offset(const SeqChunk& c, int64_t pos, int j) const {
+    const int p = static_cast<int>(pos);
+    const int32_t page = table[c.slot * table_stride + p / page_size];
+    return static_cast<int64_t>(page) * page_size * kv_row +
+           static_cast<int64_t>(j * page_size + p % page_size) * pair_width;
+  }
+
   // The 2 * head_dim keys (or values) of kv head pair j at position pos.
   __device__ __forceinline__ const bf16* pair(const SeqChunk& c, int64_t pos, bool value, int j) const {
-    if (paged) {
-      // 32-bit division (a few instructions where 64-bit takes dozens, once per staged key);
-      // positions stay far below 2^31.
-      const int p = static_cast<int>(pos);
-      const int32_t page = table[c.slot * table_stride + p / page_size];
-      return (value ? v_pages : k_pages) + static_cast<int64_t>(page) * page_size * kv_row +
-             static_cast<int64_t>(j * page_size + p % page_size) * pair_width;
-    }
+    if (paged) return (value ? v_pages : k_pages) + page_offset(c, pos, j);
     const int64_t off = static_cast<int64_t>(j) * pair_width;
     if (pos >= c.pos0) {
       const int64_t r = c.row0 + (pos - c.pos0);

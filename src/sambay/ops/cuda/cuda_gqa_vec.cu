@@ -52,11 +52,8 @@ __global__ void __launch_bounds__(kWarps * 32) gqa_decode_vec_kernel(GqaArgs a) 
     for (int p = 0; p < kPerHalf; ++p) {
       const int64_t key = k0 + 2 * p + half;
       ok[p] = key < ke;
-      // One page lookup for the key's K and V rows (32-bit: positions stay far below 2^31).
-      const int kp = static_cast<int>(ok[p] ? key : kb);
-      const int32_t page = kv.table[c.slot * kv.table_stride + kp / kv.page_size];
-      const int64_t off = static_cast<int64_t>(page) * kv.page_size * kv.kv_row +
-                          static_cast<int64_t>(j * kv.page_size + kp % kv.page_size) * kv.pair_width + d0;
+      // One page lookup for the key's K and V rows (a valid key past the end: its loads are skipped).
+      const int64_t off = kv.page_offset(c, ok[p] ? key : kb, j) + d0;
       kr[p] = load_row16(kv.k_pages + off, ok[p]);
       vr[p] = load_row16(kv.v_pages + off, ok[p]);
     }
