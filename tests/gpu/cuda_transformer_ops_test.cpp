@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <numeric>
+#include <string>
 
 #include "gpu_test_util.h"
 
@@ -28,6 +29,39 @@ TEST_F(CudaTransformerOps, RmsNorms) {
       gpu->add_rms_norm(*x2.gpu, *y2.gpu, *u2.gpu, *w.gpu, 1e-5f);
       EXPECT_LE(rel_error(x2), 1e-6) << "add_rms_norm residual " << cols;
       EXPECT_LE(rel_error(u2), kBf16Out) << "add_rms_norm output " << cols;
+    }
+  }
+}
+
+// The residual update and the RMSNorm GEMV after it (linear_residual, then rms_linear or
+// rms_linear_swiglu) against the CPU's composition (linear, add, rms_norm, linear): folded into the
+// GEMVs up to 8 rows (from one warp per output row to eight, an F32 output for the LM head, row
+// strides wider than the rows), composed from 9.
+TEST_F(CudaTransformerOps, RmsNormFoldedIntoLinears) {
+  struct Shape {
+    int64_t T, K, K_in, N;  // x [T, K], the residual projection [K, K_in], the next one [N, K]
+  };
+  for (const Shape s : {Shape{1, 3072, 8192, 5120}, Shape{1, 3072, 3072, 200064 / 16}, Shape{3, 256, 96, 40},
+                        Shape{8, 512, 64, 1000}, Shape{2, 64, 64, 8}, Shape{12, 256, 128, 300}}) {
+    for (int64_t extra : {int64_t{0}, int64_t{8}}) {
+      const std::string at = "T=" + std::to_string(s.T) + " K=" + std::to_string(s.K) + " N=" +
+                             std::to_string(s.N) + " stride+" + std::to_string(extra);
+      Pair norm_w = random(1, s.K, 2, DType::F32), w_res = random(s.K, s.K_in, 0.05f), in = random(s.T, s.K_in);
+      Pair w = random(s.N, s.K, 0.05f), w_gu = random(2 * s.N, s.K, 0.05f);
+      Pair x = random(s.T, s.K, 3, DType::F32, extra), normed = output(s.T, s.K);
+      Pair out = output(s.T, s.N, DType::F32), gated = output(s.T, s.N);
+      for (Ops* ops : {static_cast<Ops*>(&cpu), static_cast<Ops*>(gpu.get())}) {
+        const bool on_gpu = ops != &cpu;
+        auto pick = [&](Pair& p) -> const Tensor& { return on_gpu ? p.gpu.view : p.cpu.view; };
+        ops->linear_residual(pick(x), pick(in), pick(w_res), pick(normed), pick(norm_w));
+        ops->rms_linear(pick(out), pick(x), pick(normed), pick(norm_w), 1e-5f, pick(w));
+        // A second update for the gated form, so that each consumer follows its own producer.
+        ops->linear_residual(pick(x), pick(in), pick(w_res), pick(normed), pick(norm_w));
+        ops->rms_linear_swiglu(pick(gated), pick(x), pick(normed), pick(norm_w), 1e-5f, pick(w_gu));
+      }
+      EXPECT_LE(rel_error(x), kBf16Out) << "residual, " << at;
+      EXPECT_LE(rel_error(out), kBf16Out) << "rms_linear, " << at;
+      EXPECT_LE(rel_error(gated), kBf16Out) << "rms_linear_swiglu, " << at;
     }
   }
 }

@@ -105,44 +105,42 @@ OwnedTensor Phi3Model::run_layers(std::span<const int32_t> tokens, std::span<con
 
   OwnedTensor x = ops_.empty(T, h, DType::F32), u = ops_.empty(T, h, act);
   ops_.embedding(*x, tokens, w_.embed);
-  OwnedTensor pending;  // the last sub-block's output, added to x by the next norm
+  // Each sub-block's output projection adds its rows to x and prepares the next norm in u
+  // (linear_residual); the projection after the norm completes it (rms_linear): a backend may run
+  // no norm of its own. Only the first layer's input norm runs alone.
+  ops_.rms_norm(*u, *x, w_.layers.front().norm_in, eps);
   for (int64_t i = 0; i < c.num_hidden_layers; ++i) {
     const Phi3LayerWeights& lw = w_.layers[i];
-    if (pending.memory) ops_.add_rms_norm(*x, *pending, *u, lw.norm_in, eps);
-    else ops_.rms_norm(*u, *x, lw.norm_in, eps);
-
     OwnedTensor qkv = ops_.empty(T, lw.qkv.rows, act);
-    ops_.linear(*qkv, *u, lw.qkv, nullptr);
+    if (i == 0) ops_.linear(*qkv, *u, lw.qkv, nullptr);
+    else ops_.rms_linear(*qkv, *x, *u, lw.norm_in, eps, lw.qkv);
     const Tensor q = qkv->cols_slice(0, H * dh), v = qkv->cols_slice((H + Hkv) * dh, Hkv * dh);
     const KvPagesRef pages = cache.pages(static_cast<int>(i));
     ops_.rope_kv_write(qkv->cols_slice(0, (H + Hkv) * dh), v, pages, chunks, rope);
     OwnedTensor o = ops_.empty(T, H * dh, act);
     ops_.attention(*o, q, pages, chunks, attn);
-    pending = ops_.empty(T, h, act);
-    ops_.linear(*pending, *o, lw.out, nullptr);
+    ops_.linear_residual(*x, *o, lw.out, *u, lw.norm_post);
 
-    ops_.add_rms_norm(*x, *pending, *u, lw.norm_post, eps);
     OwnedTensor a = ops_.empty(T, c.intermediate_size, act);
-    ops_.linear_swiglu(*a, *u, lw.gate_up);
-    pending = ops_.empty(T, h, act);
-    ops_.linear(*pending, *a, lw.down, nullptr);
+    ops_.rms_linear_swiglu(*a, *x, *u, lw.norm_post, eps, lw.gate_up);
+    const Tensor& next_norm = i + 1 < c.num_hidden_layers ? w_.layers[i + 1].norm_in : w_.final_norm;
+    ops_.linear_residual(*x, *a, lw.down, *u, next_norm);
   }
-  ops_.add(*x, *pending);
 
   // Only the rows whose logits were asked for go through the final norm and the LM head.
   std::vector<int32_t> keep;
   for (size_t i = 0; i < chunks.size(); ++i)
     for (int32_t t = all_logits[i] ? 0 : chunks[i].len - 1; t < chunks[i].len; ++t) keep.push_back(chunks[i].row0 + t);
   const int64_t rows = static_cast<int64_t>(keep.size());
-  if (rows != T) {
-    OwnedTensor kept = ops_.empty(rows, h, DType::F32);
-    ops_.gather_rows(*kept, *x, keep);
-    x = std::move(kept);
-    u = ops_.empty(rows, h, act);
-  }
-  ops_.rms_norm(*u, *x, w_.final_norm, eps);
   OwnedTensor logits = ops_.empty(rows, c.vocab_size, DType::F32);
-  ops_.linear(*logits, *u, w_.lm_head, nullptr);
+  if (rows == T) {
+    ops_.rms_linear(*logits, *x, *u, w_.final_norm, eps, w_.lm_head);
+    return logits;
+  }
+  OwnedTensor kept = ops_.empty(rows, h, DType::F32), normed = ops_.empty(rows, h, act);
+  ops_.gather_rows(*kept, *x, keep);
+  ops_.rms_norm(*normed, *kept, w_.final_norm, eps);
+  ops_.linear(*logits, *normed, w_.lm_head, nullptr);
   return logits;
 }
 

@@ -168,6 +168,30 @@ class Ops {
     add(x, y);
     rms_norm(out, x, w, eps);
   }
+  // A residual update and the RMSNorm GEMV after it, split so that a backend can fold the norm into
+  // the two GEMVs instead of running it on its own: linear_residual() then rms_linear() compute
+  //   x += in · wᵀ (rounded to the activation dtype first);  out = RMSNorm(x, norm_w) · w2ᵀ.
+  // `normed` [x.rows, x.cols] in the activation dtype belongs to the pair: linear_residual() may
+  // leave in it what rms_linear() needs, so both calls name the same x, normed and norm_w, and
+  // nothing else writes them in between. By default linear_residual() is linear + add and
+  // rms_linear() is rms_norm into `normed` + linear, with exactly their roundings.
+  virtual void linear_residual(const Tensor& x, const Tensor& in, const Tensor& w, const Tensor& normed,
+                               const Tensor& norm_w) {
+    OwnedTensor y = empty(in.rows, w.rows, activation_dtype());
+    linear(*y, in, w, nullptr);
+    add(x, *y);
+  }
+  virtual void rms_linear(const Tensor& out, const Tensor& x, const Tensor& normed, const Tensor& norm_w, float eps,
+                          const Tensor& w) {
+    rms_norm(normed, x, norm_w, eps);
+    linear(out, normed, w, nullptr);
+  }
+  // rms_linear() into linear_swiglu().
+  virtual void rms_linear_swiglu(const Tensor& out, const Tensor& x, const Tensor& normed, const Tensor& norm_w,
+                                 float eps, const Tensor& w) {
+    rms_norm(normed, x, norm_w, eps);
+    linear_swiglu(out, normed, w);
+  }
   // In place on x [rows, num_heads * head_dim]: rotates each head's first rotary_dim dims by the
   // angle position * inv_freq[set][j] (j < rotary_dim / 2; x[j], x[j + rotary_dim / 2] as a pair),
   // cos and sin times the magnitude. A chunk's rows sit at positions pos0 ... and use the factor

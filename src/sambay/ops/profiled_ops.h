@@ -101,6 +101,18 @@ class ProfiledOps final : public Ops {
   void add_rms_norm(const Tensor& x, const Tensor& y, const Tensor& out, const Tensor& w, float eps) override {
     timed("add_rms_norm", [&] { inner_.add_rms_norm(x, y, out, w, eps); });
   }
+  void linear_residual(const Tensor& x, const Tensor& in, const Tensor& w, const Tensor& normed,
+                       const Tensor& norm_w) override {
+    timed("linear_residual", [&] { inner_.linear_residual(x, in, w, normed, norm_w); });
+  }
+  void rms_linear(const Tensor& out, const Tensor& x, const Tensor& normed, const Tensor& norm_w, float eps,
+                  const Tensor& w) override {
+    timed("rms_linear", [&] { inner_.rms_linear(out, x, normed, norm_w, eps, w); });
+  }
+  void rms_linear_swiglu(const Tensor& out, const Tensor& x, const Tensor& normed, const Tensor& norm_w, float eps,
+                         const Tensor& w) override {
+    timed("rms_linear_swiglu", [&] { inner_.rms_linear_swiglu(out, x, normed, norm_w, eps, w); });
+  }
   void rope(const Tensor& x, std::span<const SeqChunk> chunks, const RopeParams& p) override {
     timed("rope", [&] { inner_.rope(x, chunks, p); });
   }

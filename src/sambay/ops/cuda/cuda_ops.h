@@ -56,6 +56,12 @@ class CudaOps final : public Ops {
   void attention(const Tensor& out, const Tensor& q, const KvPagesRef& pages, std::span<const SeqChunk> chunks,
                  const AttentionParams& p) override;
   void linear_swiglu(const Tensor& out, const Tensor& in, const Tensor& w) override;
+  void linear_residual(const Tensor& x, const Tensor& in, const Tensor& w, const Tensor& normed,
+                       const Tensor& norm_w) override;
+  void rms_linear(const Tensor& out, const Tensor& x, const Tensor& normed, const Tensor& norm_w, float eps,
+                  const Tensor& w) override;
+  void rms_linear_swiglu(const Tensor& out, const Tensor& x, const Tensor& normed, const Tensor& norm_w, float eps,
+                         const Tensor& w) override;
   void gather_rows(const Tensor& out, const Tensor& in, std::span<const int32_t> rows) override;
   void argmax_rows(const Tensor& logits, std::span<int32_t> ids) override;
 
