@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # On the GPU machine: builds the tree once per source version prepared by scripts/ab-variants.sh
 # (one build directory, so only the differing files recompile) and runs the batch-1 decode at 2K of
-# both models for each (and at any other prompt lengths given), one after another on the same GPU. Restores the tree's own files at the end
-# (extracted with fresh times, so that the build sees every swap).
+# both models for each (and at any other prompt lengths given), one after another on the same GPU.
+# Restores the tree's own files at the end. List the revisions so that neighbours differ little: each
+# build recompiles only what changed since the one before.
 # Usage: scripts/gpu-ab.sh OUT_DIR [PROMPT_LEN...]   (default: 2048; batch 1, 128 generated tokens)
 set -uo pipefail
 out=${1:?output dir}
@@ -13,14 +14,26 @@ mkdir -p "$out"
 source "$(dirname "$0")/gpu-env.sh"
 cd "$gpu_root" || exit 1
 ab=.deps/ab
-restore_tree() {
-  tar -xmzf "$ab/tree.tar.gz"
-  xargs -r rm -f <"$ab/ABSENT"
+# Each version unpacked once; a swap then rewrites only the files whose content differs from what the
+# last build saw, so the build recompiles what differs between two versions and nothing more.
+stage=$(mktemp -d)
+mkdir -p "$stage/tree"
+tar -xzf "$ab/tree.tar.gz" -C "$stage/tree"
+# use_version DIR: every listed file as DIR has it, else as the tree has it, else absent.
+use_version() {
+  local f src
+  while read -r f; do
+    if [[ -e "$1/$f" ]]; then src="$1/$f"
+    elif [[ -e "$stage/tree/$f" ]]; then src="$stage/tree/$f"
+    else rm -f "$f"; continue; fi
+    cmp -s "$src" "$f" || { mkdir -p "$(dirname "$f")"; cp "$src" "$f"; }
+  done <"$ab/FILES"
 }
-trap restore_tree EXIT
+trap 'use_version "$stage/tree"; rm -rf "$stage"' EXIT
 for rev in $(cat "$ab/REVS"); do
-  restore_tree
-  tar -xmzf "$ab/$rev.tar.gz"
+  mkdir -p "$stage/$rev"
+  tar -xzf "$ab/$rev.tar.gz" -C "$stage/$rev"
+  use_version "$stage/$rev"
   gpu_build "$out" sambay || exit 1
   for p in "${prompts[@]}"; do
     for m in models/phi4-mini-flash-reasoning models/phi4-mini-instruct; do
