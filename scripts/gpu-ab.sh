@@ -4,8 +4,8 @@
 # both models for each (and at any other prompt lengths given), one after another on the same GPU.
 # Restores the tree's own files at the end. List the revisions so that neighbours differ little: each
 # build recompiles only what changed since the one before.
-# Usage: [AB_BATCHES="1 4"] scripts/gpu-ab.sh OUT_DIR [PROMPT_LEN...]
-#   (default: prompt 2048, batch 1; 128 generated tokens)
+# Usage: [AB_BATCHES="1 4"] [AB_MODELS=phi4-mini-instruct] scripts/gpu-ab.sh OUT_DIR [PROMPT_LEN...]
+#   (default: prompt 2048, batch 1, both models; 128 generated tokens)
 set -uo pipefail
 out=${1:?output dir}
 shift
@@ -38,7 +38,8 @@ for rev in $(cat "$ab/REVS"); do
   gpu_build "$out" sambay || exit 1
   for b in ${AB_BATCHES:-1}; do
     for p in "${prompts[@]}"; do
-      for m in models/phi4-mini-flash-reasoning models/phi4-mini-instruct; do
+      for m in ${AB_MODELS:-phi4-mini-flash-reasoning phi4-mini-instruct}; do
+        m=models/$m
         r=$(build-gpu/sambay bench --model "$m" --dummy --device cuda --json --no-ceilings --prompt-len "$p" \
           --gen-len 128 --batch "$b" 2>/dev/null | tail -1)
         echo "$rev $m $r" | tee -a "$out/ab.txt"
