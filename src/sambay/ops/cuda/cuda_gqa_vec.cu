@@ -2,7 +2,7 @@
 // head (Phi-4-mini: 3), an alternative to the tensor-core decode kernel, whose 16 MMA rows carry only
 // the group's few query heads and whose key tiles go through shared memory.
 //
-// One block of four warps per (row, kv head, key split); each warp takes its own 8-key rounds. A
+// One block of eight warps per (row, kv head, key split); each warp takes its own 8-key rounds. A
 // half-warp holds one key at a time, a lane 8 of its 128 values: one 16-byte load of K and one of V
 // per lane and key, four keys per half-warp in flight, straight into registers. With no shared-memory
 // stages, many warps fit on an SM and keep loads in flight. The block writes the same per-split
@@ -21,7 +21,7 @@ namespace sambay::cuda {
 namespace {
 
 constexpr int kDh = 128;     // 16 lanes x 8 values
-constexpr int kWarps = 4;    // warps per block, each on its own keys
+constexpr int kWarps = 8;    // warps per block, each on its own keys
 constexpr int kPerHalf = 4;  // keys per half-warp per round: 8 16-byte loads in flight per lane
 constexpr int kRoundKeys = 2 * kPerHalf;
 
@@ -131,7 +131,7 @@ __global__ void __launch_bounds__(kWarps * 32) gqa_decode_vec_kernel(GqaArgs a) 
     }
   }
 
-  // The two half-warps (same values of the head, different keys), then the four warps.
+  // The two half-warps (same values of the head, different keys), then the eight warps.
 #pragma unroll
   for (int g = 0; g < G; ++g) {
     const float mo = __shfl_xor_sync(0xffffffffu, m[g], 16), lo = __shfl_xor_sync(0xffffffffu, l[g], 16);
@@ -154,9 +154,9 @@ __global__ void __launch_bounds__(kWarps * 32) gqa_decode_vec_kernel(GqaArgs a) 
     }
   }
   __syncthreads();
-  const int d = threadIdx.x;  // kWarps * 32 == kDh: one output value per thread
-#pragma unroll
-  for (int g = 0; g < G; ++g) {
+  // One output value (query head g, dim d) per thread and pass.
+  for (int idx = threadIdx.x; idx < G * kDh; idx += kWarps * 32) {
+    const int g = idx / kDh, d = idx % kDh;
     float M = -INFINITY;
 #pragma unroll
     for (int w = 0; w < kWarps; ++w) M = fmaxf(M, sml[w][g][0]);
@@ -176,7 +176,6 @@ __global__ void __launch_bounds__(kWarps * 32) gqa_decode_vec_kernel(GqaArgs a) 
     a.part_acc[part * kDh + d] = A;
   }
 }
-static_assert(kWarps * 32 == kDh, "the final merge gives each thread one output value");
 
 template <int G>
 int blocks_per_sm() {
