@@ -173,12 +173,23 @@ __global__ void __launch_bounds__(32) gqa_decode_kernel(GqaArgs a) {
 constexpr int kCombineWarps = 8;
 __global__ void __launch_bounds__(kCombineWarps * 32) gqa_combine_kernel(GqaArgs a) {
   constexpr int kPerLane = kGqaMaxSplits / 32;
+  constexpr int kPerWarp = kGqaMaxSplits / kCombineWarps;
   __shared__ float weight[kGqaMaxSplits];
   __shared__ __align__(16) float partial[kCombineWarps][128];
   enter_dependent_kernel();
   const int ri = blockIdx.x, h = blockIdx.y, tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
   const int row = a.rows ? a.rows[ri] : ri;
   const int64_t base = (static_cast<int64_t>(ri) * a.H + h) * a.splits;
+  const int d = lane * 4;  // the mma kernels' head dims (16 .. 128) are multiples of 4, at most 128
+  // Every warp's split outputs are loaded before the weights are known (they do not depend on
+  // them), so the kernel pays one memory round trip, not one for the weights and one after.
+  float4 v[kPerWarp];
+#pragma unroll
+  for (int k = 0; k < kPerWarp; ++k) {
+    const int sp = warp + kCombineWarps * k;
+    v[k] = sp < a.splits && d < a.dh ? *reinterpret_cast<const float4*>(a.part_acc + (base + sp) * a.dh + d)
+                                     : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+  }
   if (warp == 0) {
     float ms[kPerLane], ls[kPerLane];
 #pragma unroll
@@ -202,17 +213,16 @@ __global__ void __launch_bounds__(kCombineWarps * 32) gqa_combine_kernel(GqaArgs
     for (int k = 0; k < kPerLane; ++k) weight[lane + 32 * k] = f[k] / L;
   }
   __syncthreads();
-  const int d = lane * 4;  // the mma kernels' head dims (16 .. 128) are multiples of 4, at most 128
   if (d < a.dh) {
     float4 acc = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
-#pragma unroll 4
-    for (int sp = warp; sp < a.splits; sp += kCombineWarps) {
-      const float4 v = *reinterpret_cast<const float4*>(a.part_acc + (base + sp) * a.dh + d);
-      const float wt = weight[sp];
-      acc.x = fmaf(v.x, wt, acc.x);
-      acc.y = fmaf(v.y, wt, acc.y);
-      acc.z = fmaf(v.z, wt, acc.z);
-      acc.w = fmaf(v.w, wt, acc.w);
+#pragma unroll
+    for (int k = 0; k < kPerWarp; ++k) {
+      const int sp = warp + kCombineWarps * k;
+      const float wt = sp < a.splits ? weight[sp] : 0.0f;
+      acc.x = fmaf(v[k].x, wt, acc.x);
+      acc.y = fmaf(v[k].y, wt, acc.y);
+      acc.z = fmaf(v[k].z, wt, acc.z);
+      acc.w = fmaf(v[k].w, wt, acc.w);
     }
     *reinterpret_cast<float4*>(&partial[warp][d]) = acc;
   }
