@@ -41,8 +41,10 @@ TEST_F(CudaTransformerOps, RmsNormFoldedIntoLinears) {
   struct Shape {
     int64_t T, K, K_in, N;  // x [T, K], the residual projection [K, K_in], the next one [N, K]
   };
-  for (const Shape s : {Shape{1, 3072, 8192, 5120}, Shape{1, 3072, 3072, 200064 / 16}, Shape{1, 256, 96, 40},
-                        Shape{1, 512, 64, 1000}, Shape{1, 64, 64, 8}, Shape{3, 256, 96, 40}, Shape{12, 256, 128, 300}}) {
+  // At least a few hundred outputs each: the bound is on a norm of the error, which a handful of
+  // values near a SwiGLU's zero can exceed by chance.
+  for (const Shape s : {Shape{1, 3072, 8192, 5120}, Shape{1, 3072, 3072, 200064 / 16}, Shape{1, 256, 96, 400},
+                        Shape{1, 512, 64, 1000}, Shape{1, 1536, 64, 1500}, Shape{1, 64, 64, 256}, Shape{3, 256, 96, 400}, Shape{12, 256, 128, 300}}) {
     for (int64_t extra : {int64_t{0}, int64_t{8}}) {
       const std::string at = "T=" + std::to_string(s.T) + " K=" + std::to_string(s.K) + " N=" +
                              std::to_string(s.N) + " stride+" + std::to_string(extra);
