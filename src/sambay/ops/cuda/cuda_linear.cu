@@ -231,7 +231,7 @@ __global__ void __launch_bounds__(kGemvThreads) gemv_kernel(SAMBAY_GEMV_PARAMS) 
 // The same held to five blocks per SM, as the plain gated form gets, for the gated kRmsIn form of one
 // input row: it would otherwise take 52 registers a thread, and an SM only four blocks.
 template <int TT, int WPR, bool VEC, bool GATED, class Out, Fold F>
-__global__ void __launch_bounds__(kGemvThreads, 5) gemv_kernel_5(SAMBAY_GEMV_PARAMS) {
+__global__ void __launch_bounds__(kGemvThreads, 5) gemv_kernel_5_per_sm(SAMBAY_GEMV_PARAMS) {
   gemv_rows<TT, WPR, VEC, GATED, Out, F>(out, out_stride, x, x_stride, w, w_stride, bias, T, N, K, fold);
 }
 #undef SAMBAY_GEMV_PARAMS
@@ -265,7 +265,7 @@ void launch_gemv(cudaStream_t s, const GemvArgs<Out>& a, int sms) {
                       a.in.template ptr<const bf16>(), a.in.stride, a.w.template ptr<const bf16>(), a.w.stride,
                       a.bias, static_cast<int>(a.in.rows), a.N, static_cast<int>(a.w.cols), a.fold);
   };
-  if constexpr (TT == 1 && GATED && F == Fold::kRmsIn) launch(gemv_kernel_5<TT, WPR, VEC, GATED, Out, F>);
+  if constexpr (TT == 1 && GATED && F == Fold::kRmsIn) launch(gemv_kernel_5_per_sm<TT, WPR, VEC, GATED, Out, F>);
   else launch(gemv_kernel<TT, WPR, VEC, GATED, Out, F>);
 }
 
